@@ -1,0 +1,266 @@
+"""Writes of the identity context: sign-in tokens, card binding, dependants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
+
+from smartclinic.audit.services import audit_record
+from smartclinic.core import clock
+from smartclinic.core.actor import Actor
+from smartclinic.core.crypto import lookup_hash
+from smartclinic.identity.choices import MemberKind, Relation
+from smartclinic.identity.errors import (
+    AccountAlreadyBound,
+    BindingLocked,
+    BindingMismatch,
+    DependantsStaffOnly,
+    DuplicateDependant,
+    InvalidCredentials,
+    InvalidNationalId,
+    MemberAlreadyBound,
+    MemberInactive,
+    NotBound,
+    TokenExpired,
+)
+from smartclinic.identity.events import CardBound, CardUnbound
+from smartclinic.identity.models import ApiToken, BindingAttempt, Dependant, Member, User
+from smartclinic.identity.validators import is_valid_national_id, normalize_national_id, same_name
+from smartclinic.outbox.services import outbox_publish
+
+TOKEN_PREFIX = "sc_"
+
+
+# --- sign-in tokens ----------------------------------------------------------------------------
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    raw: str
+    token: ApiToken
+
+
+def account_authenticate(*, username: str, password: str) -> User:
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise InvalidCredentials()
+    assert isinstance(user, User)
+    return user
+
+
+@transaction.atomic
+def token_issue(*, actor: Actor, user: User) -> IssuedToken:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=_token_hash(raw),
+        expires_at=clock.now() + dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS),
+    )
+    audit_record(actor=actor, action="identity.token_issued", subject=token, new={"expires_at": token.expires_at})
+    return IssuedToken(raw=raw, token=token)
+
+
+def token_authenticate(*, raw: str) -> User | None:
+    """The user of a live token; ``None`` for an unknown or revoked one; expired raises."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = clock.now()
+    if token.expires_at <= now:
+        raise TokenExpired()
+    # Coarse last-use tracking: one write per token per minute, not one per request.
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+@transaction.atomic
+def token_revoke(*, actor: Actor, raw: str) -> None:
+    token = ApiToken.objects.filter(key_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    if token is None:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=clock.now())
+    audit_record(actor=actor, action="identity.token_revoked", subject=token)
+
+
+# --- card binding ------------------------------------------------------------------------------
+
+
+def binding_locked_until(*, user: User) -> dt.datetime | None:
+    window = dt.timedelta(minutes=settings.CARD_BINDING_LOCK_MINUTES)
+    now = clock.now()
+    recent = list(
+        BindingAttempt.objects.filter(user=user, attempted_at__gt=now - window)
+        .order_by("-attempted_at")
+        .values_list("attempted_at", flat=True)[: settings.CARD_BINDING_MAX_FAILURES]
+    )
+    if len(recent) < settings.CARD_BINDING_MAX_FAILURES:
+        return None
+    # Locked for a full window from the failure that reached the limit.
+    return recent[0] + window
+
+
+def _raise_if_locked(user: User) -> None:
+    until = binding_locked_until(user=user)
+    if until is not None:
+        shown = formats.date_format(timezone.localtime(until), "Y-m-d H:i")
+        raise BindingLocked(BindingLocked.message % {"until": shown}, locked_until=until.isoformat())
+
+
+def card_bind(
+    *,
+    actor: Actor,
+    user: User,
+    member_number: str,
+    name: str,
+    card_number: str = "",
+    national_id_last6: str = "",
+) -> Member:
+    """Bind the signed-in account to its campus member, checked against the local roster copy.
+
+    A failed check is recorded in its own transaction (so the rollback of the attempt cannot
+    erase it) and counts towards the lockout."""
+    _raise_if_locked(user)
+    try:
+        return _card_bind(
+            actor=actor,
+            user=user,
+            member_number=member_number.strip(),
+            name=name,
+            card_number=card_number.strip(),
+            national_id_last6=national_id_last6.strip().upper(),
+        )
+    except BindingMismatch:
+        with transaction.atomic():
+            BindingAttempt.objects.create(user=user, attempted_at=clock.now(), member_number=member_number[:32])
+        _raise_if_locked(user)
+        raise
+
+
+def _secret_matches(member: Member, card_number: str, national_id_last6: str) -> bool:
+    if card_number:
+        return secrets.compare_digest(member.card_number, card_number)
+    if len(national_id_last6) == 6 and member.national_id:
+        return secrets.compare_digest(normalize_national_id(member.national_id)[-6:], national_id_last6)
+    return False
+
+
+@transaction.atomic
+def _card_bind(
+    *, actor: Actor, user: User, member_number: str, name: str, card_number: str, national_id_last6: str
+) -> Member:
+    member = Member.objects.select_for_update().filter(number=member_number).first()
+    if member is None or not same_name(member.name, name) or not _secret_matches(member, card_number, national_id_last6):
+        raise BindingMismatch()
+    if not member.is_active_member:
+        raise MemberInactive()
+    if member.account_id == user.pk:
+        return member
+    if member.account_id is not None:
+        raise MemberAlreadyBound()
+    if Member.objects.filter(account=user).exists():
+        raise AccountAlreadyBound()
+    member.account = user
+    member.bound_at = clock.now()
+    try:
+        with transaction.atomic():
+            member.save(update_fields=["account", "bound_at", "updated_at"])
+    except IntegrityError as exc:  # a concurrent bind of the same account won the race
+        raise AccountAlreadyBound() from exc
+    audit_record(actor=actor, action="identity.card_bound", subject=member, new={"account": user.public_id})
+    outbox_publish(CardBound(member_id=member.public_id, account_id=user.public_id))
+    return member
+
+
+@transaction.atomic
+def card_unbind(*, actor: Actor, member: Member) -> Member:
+    """Unbind a member's card (the person themselves, or staff with ``identity.unbind_card``)."""
+    locked = Member.objects.select_for_update().select_related("account").get(pk=member.pk)
+    if locked.account is None:
+        raise NotBound()
+    account = locked.account
+    by_staff = actor.user is None or actor.user.pk != account.pk
+    Member.objects.filter(pk=locked.pk).update(account=None, bound_at=None, updated_at=clock.now())
+    audit_record(
+        actor=actor,
+        action="identity.card_unbound",
+        subject=locked,
+        old={"account": account.public_id},
+        new={"account": None, "by_staff": by_staff},
+    )
+    outbox_publish(CardUnbound(member_id=locked.public_id, account_id=account.public_id, by_staff=by_staff))
+    locked.refresh_from_db()
+    return locked
+
+
+# --- dependants --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dependant_add(
+    *,
+    actor: Actor,
+    owner: Member,
+    name: str,
+    relation: str,
+    gender: str = "",
+    birth_date: dt.date | None = None,
+    phone: str = "",
+    national_id: str = "",
+) -> Dependant:
+    if owner.kind != MemberKind.STAFF or not owner.is_active_member:
+        raise DependantsStaffOnly()
+    national_id = normalize_national_id(national_id) if national_id else ""
+    if national_id and not is_valid_national_id(national_id):
+        raise InvalidNationalId(field="national_id")
+    if relation not in Relation.values:
+        relation = Relation.OTHER
+    id_hash = lookup_hash(national_id) if national_id else ""
+    try:
+        with transaction.atomic():
+            dependant = Dependant.objects.create(
+                owner=owner,
+                name=name.strip(),
+                relation=relation,
+                gender=gender,
+                birth_date=birth_date,
+                phone=phone.strip(),
+                national_id=national_id,
+                national_id_hash=id_hash,
+            )
+    except IntegrityError as exc:
+        raise DuplicateDependant() from exc
+    audit_record(
+        actor=actor,
+        action="identity.dependant_added",
+        subject=dependant,
+        new={"owner": owner.public_id, "relation": relation},
+    )
+    return dependant
+
+
+@transaction.atomic
+def dependant_remove(*, actor: Actor, dependant: Dependant) -> None:
+    """Dependants are deactivated, not deleted: past appointments still refer to them."""
+    updated = Dependant.objects.filter(pk=dependant.pk, active=True).update(active=False, updated_at=clock.now())
+    if updated:
+        audit_record(
+            actor=actor,
+            action="identity.dependant_removed",
+            subject=dependant,
+            old={"active": True},
+            new={"active": False},
+        )

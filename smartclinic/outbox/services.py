@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from django.db import transaction
+
+from smartclinic.audit.services import audit_record
+from smartclinic.core import clock
+from smartclinic.core.actor import Actor
+from smartclinic.outbox.choices import MessageStatus
+from smartclinic.outbox.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of every event. Payloads carry ids and codes, never names or clinical free text."""
+
+    name: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        return {key: (str(value) if value is not None else None) for key, value in asdict(self).items()}
+
+
+def outbox_publish(event: DomainEvent, *, delay: dt.timedelta | None = None) -> OutboxMessage:
+    """Store the event in the caller's transaction; the worker delivers it after commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish events inside the transaction of the change they describe")
+    return OutboxMessage.objects.create(
+        name=event.name,
+        payload=event.payload(),
+        available_at=clock.now() + (delay or dt.timedelta()),
+    )
+
+
+@transaction.atomic
+def outbox_message_requeue(*, actor: Actor, message: OutboxMessage) -> OutboxMessage:
+    """Give a dead letter another round of attempts (after the cause was fixed)."""
+    updated = OutboxMessage.objects.filter(pk=message.pk, status=MessageStatus.DEAD).update(
+        status=MessageStatus.PENDING, attempts=0, available_at=clock.now(), locked_until=None
+    )
+    if updated:
+        audit_record(
+            actor=actor,
+            action="outbox.message_requeued",
+            subject_type="outbox.outboxmessage",
+            subject_id=str(message.event_id),
+            old={"status": MessageStatus.DEAD},
+            new={"status": MessageStatus.PENDING},
+        )
+    message.refresh_from_db()
+    return message
