@@ -43,6 +43,16 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters and other cached state never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system(reason="test")
@@ -103,7 +113,9 @@ class ApiClient:
             kwargs["data"] = json.dumps(body)
             kwargs["content_type"] = "application/json"
         response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-        response.data = response.json() if response.content and response["Content-Type"].startswith("application/json") else None
+        response.data = (
+            response.json() if response.content and response["Content-Type"].startswith("application/json") else None
+        )
         return response
 
     def get(self, path: str, **extra: str) -> Any:

@@ -10,9 +10,11 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from smartclinic.booking.api import router as booking_router
 from smartclinic.core.errors import ApplicationError
 from smartclinic.identity.api import router as identity_router
 from smartclinic.identity.auth import api_auth
@@ -29,7 +31,9 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+) -> HttpResponse:
     response = api.create_response(request, {"code": code, "message": message, "extra": extra or {}}, status=status)
     return response
 
@@ -46,10 +50,16 @@ def application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespon
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
-        {"loc": [str(part) for part in error.get("loc", ())], "type": error.get("type", ""), "msg": error.get("msg", "")}
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "type": error.get("type", ""),
+            "msg": error.get("msg", ""),
+        }
         for error in exc.errors
     ]
-    return error_response(request, 422, "core.invalid_input", _("Some fields are missing or invalid."), {"errors": errors})
+    return error_response(
+        request, 422, "core.invalid_input", _("Some fields are missing or invalid."), {"errors": errors}
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -66,16 +76,16 @@ def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 
 _HTTP_ERROR_CODES = {
-    400: ("core.bad_request", "The request could not be understood."),
-    403: ("core.permission_denied", "You are not allowed to do this."),
-    404: ("core.not_found", "Not found."),
-    405: ("core.method_not_allowed", "This method is not allowed here."),
+    400: ("core.bad_request", gettext_noop("The request could not be understood.")),
+    403: ("core.permission_denied", gettext_noop("You are not allowed to do this.")),
+    404: ("core.not_found", gettext_noop("Not found.")),
+    405: ("core.method_not_allowed", gettext_noop("This method is not allowed here.")),
 }
 
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code, message = _HTTP_ERROR_CODES.get(exc.status_code, ("core.bad_request", "The request could not be understood."))
+    code, message = _HTTP_ERROR_CODES.get(exc.status_code, _HTTP_ERROR_CODES[400])
     return error_response(request, exc.status_code, code, _(message), {"detail": str(exc)})
 
 
@@ -88,9 +98,13 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled API error", extra={"request_id": getattr(request, "request_id", "")})
     return error_response(
-        request, 500, "core.internal_error", _("Something went wrong on our side. Nothing was changed; try again."),
+        request,
+        500,
+        "core.internal_error",
+        _("Something went wrong on our side. Nothing was changed; try again."),
         {"request_id": getattr(request, "request_id", "")},
     )
 
 
 api.add_router("/v1/", identity_router)
+api.add_router("/v1/", booking_router)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -74,6 +75,8 @@ INSTALLED_APPS = [
     "smartclinic.outbox",
     "smartclinic.identity",
     "smartclinic.scheduling",
+    "smartclinic.booking",
+    "smartclinic.demo",
 ]
 
 MIDDLEWARE = [
@@ -123,13 +126,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["CONN_MAX_AGE"] = 0
     # A file, not shared-cache memory: concurrency tests need real locking between connections.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One file per test process, so parallel runs never share (or delete) each other's database.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # required with the psycopg pool, and recommended under ASGI
     if env_bool("DATABASE_POOL", default=not TESTING):
-        _db["OPTIONS"] = {
-            "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}
-        }
+        _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}}
 else:
     raise ImproperlyConfigured(f"DATABASE_URL {DATABASE_URL!r}: only sqlite and postgres are supported.")
 DATABASES = {"default": _db}
@@ -204,6 +206,19 @@ SECURE_HSTS_SECONDS = 31536000 if _HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
 SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+
+# --- booking rules ---------------------------------------------------------------------------
+BOOKING_MAX_LIVE_APPOINTMENTS = env_int("BOOKING_MAX_LIVE_APPOINTMENTS", 3)
+BOOKING_NO_SHOW_LIMIT = env_int("BOOKING_NO_SHOW_LIMIT", 3)
+BOOKING_NO_SHOW_WINDOW_DAYS = env_int("BOOKING_NO_SHOW_WINDOW_DAYS", 90)
+BOOKING_NO_SHOW_BLOCK_DAYS = env_int("BOOKING_NO_SHOW_BLOCK_DAYS", 30)
+WAITLIST_CONFIRM_MINUTES = env_int("WAITLIST_CONFIRM_MINUTES", 30)
+
+# Booking writes per person and per client address ("count/seconds"; a campus NAT puts many
+# students behind one address, so that limit is generous).
+RATE_LIMIT_BOOKING_PER_USER = env_str("RATE_LIMIT_BOOKING_PER_USER") or "12/60"
+RATE_LIMIT_BOOKING_PER_ADDRESS = env_str("RATE_LIMIT_BOOKING_PER_ADDRESS") or "1200/60"
+RATE_LIMIT_EXEMPT_ADDRESSES = env_list("RATE_LIMIT_EXEMPT_ADDRESSES", [])
 
 # --- outbox worker --------------------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)

@@ -34,7 +34,7 @@ def lookup_hash(value: str) -> str:
     return hmac.new(settings.LOOKUP_HASH_KEY, normalized.encode(), hashlib.sha256).hexdigest()
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A text column stored as Fernet ciphertext; it cannot be filtered on (use a lookup hash)."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +20,7 @@ from smartclinic.identity.services import card_unbind
 
 
 @admin.register(User)
-class SmartClinicUserAdmin(UserAdmin):  # type: ignore[type-arg]
+class SmartClinicUserAdmin(UserAdmin[User]):
     list_display = ("username", "display_name", "is_active", "is_staff", "last_login")
     fieldsets = (*UserAdmin.fieldsets, (_("SmartClinic"), {"fields": ("display_name",)}))  # type: ignore[misc]
 
@@ -42,7 +43,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("identity.import_roster"):
-            raise PermissionError
+            raise PermissionDenied
         form = RosterImportForm(request.POST or None, request.FILES or None)
         report = None
         if request.method == "POST" and form.is_valid():
@@ -51,7 +52,12 @@ class MemberAdmin(admin.ModelAdmin[Member]):
                 stream=form.cleaned_data["file"],
                 full_sync=form.cleaned_data["full_sync"],
             )
-        context = {**self.admin_site.each_context(request), "form": form, "report": report, "title": _("Import the campus roster")}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "report": report,
+            "title": _("Import the campus roster"),
+        }
         return render(request, "admin/identity/member/import.html", context)
 
     @admin.action(description=_("Unbind the cards of the selected members"), permissions=["unbind"])

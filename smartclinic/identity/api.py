@@ -7,11 +7,12 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.responses import Status
 
-from smartclinic.core.actor import Actor, actor_from_request
-from smartclinic.core.errors import PermissionDenied, Unauthenticated
+from smartclinic.core.actor import actor_from_request
 from smartclinic.identity import selectors, services
 from smartclinic.identity.access import access_member, access_own_dependant
+from smartclinic.identity.auth import request_actor, request_user, require_perm
 from smartclinic.identity.errors import NotBound
 from smartclinic.identity.models import Dependant, Member, User
 from smartclinic.identity.roles import roles_of
@@ -27,17 +28,6 @@ from smartclinic.identity.schemas import (
 )
 
 router = Router(tags=["identity"])
-
-
-def _user(request: HttpRequest) -> User:
-    user = getattr(request, "auth", None)
-    if not isinstance(user, User):
-        raise Unauthenticated()
-    return user
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return actor_from_request(request, user=_user(request))
 
 
 def member_out(member: Member) -> dict[str, Any]:
@@ -83,23 +73,23 @@ def auth_login_api(request: HttpRequest, payload: LoginIn) -> dict[str, Any]:
 
 
 @router.post("/auth/logout", response={204: None})
-def auth_logout_api(request: HttpRequest) -> tuple[int, None]:
+def auth_logout_api(request: HttpRequest) -> Status[None]:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        services.token_revoke(actor=_actor(request), raw=header[7:].strip())
-    return 204, None
+        services.token_revoke(actor=request_actor(request), raw=header[7:].strip())
+    return Status(204, None)
 
 
 @router.get("/me", response=UserOut)
 def me_get_api(request: HttpRequest) -> dict[str, Any]:
-    return user_out(_user(request))
+    return user_out(request_user(request))
 
 
 @router.post("/me/card", response=MemberOut)
 def card_bind_api(request: HttpRequest, payload: CardBindIn) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     member = services.card_bind(
-        actor=_actor(request),
+        actor=request_actor(request),
         user=user,
         member_number=payload.member_number,
         name=payload.name,
@@ -110,16 +100,16 @@ def card_bind_api(request: HttpRequest, payload: CardBindIn) -> dict[str, Any]:
 
 
 @router.delete("/me/card", response={204: None})
-def card_unbind_own_api(request: HttpRequest) -> tuple[int, None]:
-    member = selectors.member_of_user(user=_user(request))
+def card_unbind_own_api(request: HttpRequest) -> Status[None]:
+    member = selectors.member_of_user(user=request_user(request))
     if member is None:
         raise NotBound()
-    services.card_unbind(actor=_actor(request), member=member)
-    return 204, None
+    services.card_unbind(actor=request_actor(request), member=member)
+    return Status(204, None)
 
 
 def _own_member(request: HttpRequest) -> Member:
-    member = selectors.member_of_user(user=_user(request))
+    member = selectors.member_of_user(user=request_user(request))
     if member is None:
         raise NotBound()
     return member
@@ -131,26 +121,21 @@ def dependant_list_api(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/me/dependants", response={201: DependantOut})
-def dependant_add_api(request: HttpRequest, payload: DependantIn) -> tuple[int, dict[str, Any]]:
-    dependant = services.dependant_add(actor=_actor(request), owner=_own_member(request), **payload.dict())
-    return 201, dependant_out(dependant)
+def dependant_add_api(request: HttpRequest, payload: DependantIn) -> Status[dict[str, Any]]:
+    dependant = services.dependant_add(actor=request_actor(request), owner=_own_member(request), **payload.dict())
+    return Status(201, dependant_out(dependant))
 
 
 @router.delete("/me/dependants/{dependant_id}", response={204: None})
-def dependant_remove_api(request: HttpRequest, dependant_id: UUID) -> tuple[int, None]:
-    actor = _actor(request)
+def dependant_remove_api(request: HttpRequest, dependant_id: UUID) -> Status[None]:
+    actor = request_actor(request)
     services.dependant_remove(actor=actor, dependant=access_own_dependant(actor=actor, public_id=dependant_id))
-    return 204, None
-
-
-def _require_perm(user: User, permission: str) -> None:
-    if not user.has_perm(permission):
-        raise PermissionDenied()
+    return Status(204, None)
 
 
 @router.get("/members", response=list[StaffMemberOut])
 def member_search_api(request: HttpRequest, q: str) -> list[dict[str, Any]]:
-    _require_perm(_user(request), "identity.view_member")
+    require_perm(request_user(request), "identity.view_member")
     return [
         member_out(m) | {"account_username": m.account.username if m.account else None}
         for m in selectors.member_search(query=q)
@@ -158,11 +143,11 @@ def member_search_api(request: HttpRequest, q: str) -> list[dict[str, Any]]:
 
 
 @router.delete("/members/{member_id}/card", response={204: None})
-def card_unbind_by_staff_api(request: HttpRequest, member_id: UUID) -> tuple[int, None]:
-    actor = _actor(request)
-    user = _user(request)
-    _require_perm(user, "identity.view_member")
+def card_unbind_by_staff_api(request: HttpRequest, member_id: UUID) -> Status[None]:
+    actor = request_actor(request)
+    user = request_user(request)
+    require_perm(user, "identity.view_member")
     member = access_member(actor=actor, public_id=member_id)
-    _require_perm(user, "identity.unbind_card")
+    require_perm(user, "identity.unbind_card")
     services.card_unbind(actor=actor, member=member)
-    return 204, None
+    return Status(204, None)

@@ -7,6 +7,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from smartclinic.core.actor import Actor, actor_from_request
+from smartclinic.core.errors import PermissionDenied, Unauthenticated
+from smartclinic.identity.models import User
 from smartclinic.identity.services import token_authenticate
 
 
@@ -19,3 +22,20 @@ class BearerTokenAuth(HttpBearer):
 
 
 api_auth = [BearerTokenAuth(), SessionAuth()]
+
+
+def request_user(request: HttpRequest) -> User:
+    """The authenticated user of an API request (set by the auth classes above)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise Unauthenticated()
+    return user
+
+
+def request_actor(request: HttpRequest) -> Actor:
+    return actor_from_request(request, user=request_user(request))
+
+
+def require_perm(user: User, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied()

@@ -17,9 +17,6 @@ class User(AbstractUser):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
 
-    class Meta(AbstractUser.Meta):
-        swappable = "AUTH_USER_MODEL"
-
     def __str__(self) -> str:
         return self.display_name or self.username
 
@@ -43,9 +40,7 @@ class Member(BaseModel):
     national_id = EncryptedTextField(_("national ID number"), blank=True)
     national_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     card_number = models.CharField(_("card number"), max_length=32, unique=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
-    )
+    status = models.CharField(_("status"), max_length=10, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
     account = models.OneToOneField(
         User,
         verbose_name=_("bound account"),

@@ -31,6 +31,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+def grant(role: str, *permissions: str) -> None:
+    """Other contexts add the permissions their features need (from their ``AppConfig.ready``)."""
+    ROLE_PERMISSIONS[role].update(permissions)
+
+
 def ensure_role_groups(**kwargs: Any) -> None:
     """Create or update the role groups (runs after every migrate)."""
     for role, codenames in ROLE_PERMISSIONS.items():

@@ -46,7 +46,7 @@ ROSTER_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("number", "kind", "name", "card_number")
 # Compared to detect a change; the national ID is compared by its keyed hash, never in clear.
-_COMPARED_FIELDS = tuple(c for c in ROSTER_COLUMNS if c not in ("number", "national_id")) + ("national_id_hash",)
+_COMPARED_FIELDS = (*(c for c in ROSTER_COLUMNS if c not in ("number", "national_id")), "national_id_hash")
 
 
 class RowRejected(Exception):
@@ -95,8 +95,10 @@ def roster_rows_from_csv(stream: IO[bytes] | IO[str]) -> Iterator[tuple[int, dic
 def _choice(value: str, choices: type[Any], *, default: str, label: str) -> str:
     value = value.lower() or default
     if value not in choices.values:
-        raise RowRejected(_("%(label)s %(value)r is not one of %(allowed)s") % {
-            "label": label, "value": value, "allowed": ", ".join(choices.values)})
+        raise RowRejected(
+            _("%(label)s %(value)r is not one of %(allowed)s")
+            % {"label": label, "value": value, "allowed": ", ".join(choices.values)}
+        )
     return value
 
 
@@ -112,7 +114,9 @@ def _clean_row(row: dict[str, str]) -> dict[str, Any]:
         try:
             cleaned["birth_date"] = dt.date.fromisoformat(row["birth_date"])
         except ValueError as exc:
-            raise RowRejected(_("birth_date %(value)r is not a date (YYYY-MM-DD)") % {"value": row["birth_date"]}) from exc
+            raise RowRejected(
+                _("birth_date %(value)r is not a date (YYYY-MM-DD)") % {"value": row["birth_date"]}
+            ) from exc
     else:
         cleaned["birth_date"] = None
     if row.get("enrolment_year"):
@@ -126,7 +130,19 @@ def _clean_row(row: dict[str, str]) -> dict[str, Any]:
         raise RowRejected(_("national_id is not a valid 18-character ID number"))
     cleaned["national_id"] = national_id
     cleaned["national_id_hash"] = lookup_hash(national_id) if national_id else ""
-    return cleaned
+    for column in ROSTER_COLUMNS:
+        max_length = getattr(Member._meta.get_field(column), "max_length", None)
+        if max_length is not None and isinstance(cleaned[column], str) and len(cleaned[column]) > max_length:
+            # Checked here: PostgreSQL would otherwise abort the whole import with a DataError.
+            raise RowRejected(
+                _("%(column)s is longer than %(max_length)d characters") % {"column": column, "max_length": max_length}
+            )
+    # A column the file does not have is left as it is (a new member gets the model's default):
+    # a file of a few columns must not erase the others or reactivate members.
+    present = {column for column in ROSTER_COLUMNS if column in row}
+    if "national_id" in present:
+        present.add("national_id_hash")
+    return {name: value for name, value in cleaned.items() if name in present}
 
 
 def _snapshot(member: Member) -> dict[str, Any]:
@@ -138,7 +154,12 @@ def _apply_row(*, actor: Actor, cleaned: dict[str, Any], now: dt.datetime, repor
     if member is None:
         member = Member(**cleaned, synced_at=now)
         member.save()
-        audit_record(actor=actor, action="identity.member_imported", subject=member, new=_snapshot(member) | {"national_id_hash": bool(cleaned["national_id_hash"])})
+        audit_record(
+            actor=actor,
+            action="identity.member_imported",
+            subject=member,
+            new=_snapshot(member) | {"national_id_hash": bool(member.national_id_hash)},
+        )
         report.added += 1
         return
     before = _snapshot(member)
@@ -192,19 +213,36 @@ def roster_import(
 
 
 def _deactivate_missing(*, actor: Actor, seen: set[str], report: RosterImportReport) -> None:
-    missing = Member.objects.filter(status=MemberStatus.ACTIVE).exclude(number__in=seen)
-    for member in missing.iterator():
-        with transaction.atomic():
-            Member.objects.filter(pk=member.pk).update(status=MemberStatus.LEFT, updated_at=clock.now())
-            audit_record(
-                actor=actor,
-                action="identity.member_updated",
-                subject=member,
-                old={"status": MemberStatus.ACTIVE},
-                new={"status": MemberStatus.LEFT, "reason": "missing from full roster sync"},
-            )
-            outbox_publish(MemberDeactivated(member_id=member.public_id, status=MemberStatus.LEFT))
-        report.deactivated += 1
+    """Mark active members absent from a full roster as having left. Refused when the file had
+    no acceptable row at all: an empty or broken export must not empty the roster."""
+    if report.added + report.changed + report.unchanged == 0:
+        report.rejected.append(
+            RejectedRow(line=0, number="", reason=str(_("full sync skipped: the file contained no valid row")))
+        )
+        return
+    active = Member.objects.filter(status=MemberStatus.ACTIVE).values_list("pk", "number")
+    missing_ids = [pk for pk, number in active if number not in seen]
+    for start in range(0, len(missing_ids), 500):
+        for member in Member.objects.filter(pk__in=missing_ids[start : start + 500]):
+            _mark_left(actor=actor, member=member, report=report)
+
+
+def _mark_left(*, actor: Actor, member: Member, report: RosterImportReport) -> None:
+    with transaction.atomic():
+        updated = Member.objects.filter(pk=member.pk, status=MemberStatus.ACTIVE).update(
+            status=MemberStatus.LEFT, updated_at=clock.now()
+        )
+        if not updated:
+            return
+        audit_record(
+            actor=actor,
+            action="identity.member_updated",
+            subject=member,
+            old={"status": MemberStatus.ACTIVE},
+            new={"status": MemberStatus.LEFT, "reason": "missing from full roster sync"},
+        )
+        outbox_publish(MemberDeactivated(member_id=member.public_id, status=MemberStatus.LEFT))
+    report.deactivated += 1
 
 
 def roster_import_csv(*, actor: Actor, stream: IO[bytes] | IO[str], full_sync: bool = False) -> RosterImportReport:
@@ -216,6 +254,10 @@ def roster_import_csv(*, actor: Actor, stream: IO[bytes] | IO[str], full_sync: b
         return report
     except (UnicodeDecodeError, csv.Error) as exc:
         report = RosterImportReport()
-        report.rejected.append(RejectedRow(line=0, number="", reason=str(_("The file is not a UTF-8 CSV file: %(error)s") % {"error": exc})))
+        report.rejected.append(
+            RejectedRow(
+                line=0, number="", reason=str(_("The file is not a UTF-8 CSV file: %(error)s") % {"error": exc})
+            )
+        )
         return report
     return roster_import(actor=actor, rows=rows, full_sync=full_sync)

@@ -100,17 +100,20 @@ def token_revoke(*, actor: Actor, raw: str) -> None:
 
 
 def binding_locked_until(*, user: User) -> dt.datetime | None:
+    """When the lock ends, if the latest failures reached the limit within one window; the lock
+    then lasts a full window from the failure that reached it."""
     window = dt.timedelta(minutes=settings.CARD_BINDING_LOCK_MINUTES)
+    limit = settings.CARD_BINDING_MAX_FAILURES
     now = clock.now()
-    recent = list(
-        BindingAttempt.objects.filter(user=user, attempted_at__gt=now - window)
+    latest = list(
+        BindingAttempt.objects.filter(user=user, attempted_at__gt=now - 2 * window)
         .order_by("-attempted_at")
-        .values_list("attempted_at", flat=True)[: settings.CARD_BINDING_MAX_FAILURES]
+        .values_list("attempted_at", flat=True)[:limit]
     )
-    if len(recent) < settings.CARD_BINDING_MAX_FAILURES:
+    if len(latest) < limit or latest[0] - latest[-1] > window:
         return None
-    # Locked for a full window from the failure that reached the limit.
-    return recent[0] + window
+    until = latest[0] + window
+    return until if until > now else None
 
 
 def _raise_if_locked(user: User) -> None:
@@ -163,7 +166,11 @@ def _card_bind(
     *, actor: Actor, user: User, member_number: str, name: str, card_number: str, national_id_last6: str
 ) -> Member:
     member = Member.objects.select_for_update().filter(number=member_number).first()
-    if member is None or not same_name(member.name, name) or not _secret_matches(member, card_number, national_id_last6):
+    if (
+        member is None
+        or not same_name(member.name, name)
+        or not _secret_matches(member, card_number, national_id_last6)
+    ):
         raise BindingMismatch()
     if not member.is_active_member:
         raise MemberInactive()
@@ -188,7 +195,7 @@ def _card_bind(
 @transaction.atomic
 def card_unbind(*, actor: Actor, member: Member) -> Member:
     """Unbind a member's card (the person themselves, or staff with ``identity.unbind_card``)."""
-    locked = Member.objects.select_for_update().select_related("account").get(pk=member.pk)
+    locked = Member.objects.select_for_update(of=("self",)).select_related("account").get(pk=member.pk)
     if locked.account is None:
         raise NotBound()
     account = locked.account

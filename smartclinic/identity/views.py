@@ -19,6 +19,7 @@ from smartclinic.core.actor import actor_from_request
 from smartclinic.core.errors import ApplicationError
 from smartclinic.identity import selectors, services
 from smartclinic.identity.access import access_member, access_own_dependant
+from smartclinic.identity.choices import STAFF_ROLES, Role
 from smartclinic.identity.forms import CardBindForm, DependantForm, MemberSearchForm, RosterImportForm
 from smartclinic.identity.models import User
 from smartclinic.identity.roles import is_staff_role, roles_of
@@ -49,7 +50,7 @@ class StaffLoginView(PatientLoginView):
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("identity:login")
-    return redirect(home_url_for(request.user))  # type: ignore[arg-type]
+    return redirect(home_url_for(_current_user(request)))
 
 
 @require_POST
@@ -64,11 +65,18 @@ def _current_user(request: HttpRequest) -> User:
     return request.user
 
 
+def _role_choices(user: User) -> list[Role]:
+    """The user's roles as choices, so pages can show their translated labels."""
+    return [Role(role) for role in roles_of(user)]
+
+
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
     member = selectors.member_of_user(user=user)
-    return render(request, "identity/profile.html", {"member": member, "roles": roles_of(user)})
+    roles = _role_choices(user)
+    context = {"member": member, "roles": roles, "is_staff_role": any(role in STAFF_ROLES for role in roles)}
+    return render(request, "identity/profile.html", context)
 
 
 @login_required
@@ -133,9 +141,10 @@ def dependant_remove_page(request: HttpRequest, dependant_id: UUID) -> HttpRespo
 @login_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
-    if not is_staff_role(user):
+    roles = _role_choices(user)
+    if not any(role in STAFF_ROLES for role in roles):
         return redirect("identity:profile")
-    return render(request, "identity/staff_home.html", {"roles": roles_of(user)})
+    return render(request, "identity/staff_home.html", {"roles": roles})
 
 
 @permission_required("identity.view_member", raise_exception=True)
@@ -165,6 +174,8 @@ def roster_import_page(request: HttpRequest) -> HttpResponse:
     report = None
     if request.method == "POST" and form.is_valid():
         report = roster_import_csv(
-            actor=actor_from_request(request), stream=form.cleaned_data["file"], full_sync=form.cleaned_data["full_sync"]
+            actor=actor_from_request(request),
+            stream=form.cleaned_data["file"],
+            full_sync=form.cleaned_data["full_sync"],
         )
     return render(request, "identity/roster_import.html", {"form": form, "report": report})

@@ -90,13 +90,21 @@ def deliver(message: OutboxMessage, report: DispatchReport) -> None:
 def _record_failure(message: OutboxMessage, exc: Exception, report: DispatchReport) -> None:
     error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
     if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        logger.error("outbox message %s (%s) is dead after %d attempts: %s", message.event_id, message.name, message.attempts, error)
+        logger.error(
+            "outbox message %s (%s) is dead after %d attempts: %s",
+            message.event_id,
+            message.name,
+            message.attempts,
+            error,
+        )
         OutboxMessage.objects.filter(pk=message.pk).update(
             status=MessageStatus.DEAD, locked_until=None, last_error=error
         )
         report.dead += 1
         return
-    logger.warning("outbox message %s (%s) failed, attempt %d: %s", message.event_id, message.name, message.attempts, error)
+    logger.warning(
+        "outbox message %s (%s) failed, attempt %d: %s", message.event_id, message.name, message.attempts, error
+    )
     OutboxMessage.objects.filter(pk=message.pk).update(
         available_at=clock.now() + backoff(message.attempts), locked_until=None, last_error=error
     )

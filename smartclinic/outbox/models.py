@@ -14,9 +14,7 @@ class OutboxMessage(models.Model):
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("event"), max_length=100, db_index=True)
     payload = models.JSONField(_("payload"), default=dict)
-    status = models.CharField(
-        _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
-    )
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     available_at = models.DateTimeField(_("available at"))
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
@@ -29,9 +27,7 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("outbox messages")
         ordering = ["id"]
         indexes = [
-            models.Index(
-                fields=["available_at"], name="outbox_pending_due", condition=models.Q(status="pending")
-            )
+            models.Index(fields=["available_at"], name="outbox_pending_due", condition=models.Q(status="pending"))
         ]
 
     def __str__(self) -> str:
@@ -50,9 +46,7 @@ class HandlerDelivery(models.Model):
     class Meta:
         verbose_name = _("handler delivery")
         verbose_name_plural = _("handler deliveries")
-        constraints = [
-            models.UniqueConstraint(fields=["message", "handler"], name="outbox_delivery_once_per_handler")
-        ]
+        constraints = [models.UniqueConstraint(fields=["message", "handler"], name="outbox_delivery_once_per_handler")]
 
     def __str__(self) -> str:
         return f"{self.handler} ← {self.message_id}"

@@ -8,11 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from smartclinic.core.periodic import run_due
 from smartclinic.outbox.dispatcher import dispatch_once
 
 
 class Command(BaseCommand):
-    help = "Deliver outbox events to their handlers, with retries and backoff, until stopped."
+    help = "Deliver outbox events to their handlers (with retries and backoff) and run periodic jobs, until stopped."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="deliver what is due now and exit")
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         self.stdout.write("outbox worker started")
         while not self._stopping:
             close_old_connections()
+            run_due()
             report = dispatch_once(limit=options["batch"])
             if report.handled:
                 self.stdout.write(f"delivered={report.delivered} retried={report.retried} dead={report.dead}")

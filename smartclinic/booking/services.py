@@ -1,0 +1,403 @@
+"""Writes of the booking context: book, cancel, reschedule, suspend a session, rebook.
+
+Capacity moves only through conditional updates (``booked < capacity``); per-person rules are
+checked in the same transaction and backed by the database (a partial unique index on live
+appointments per person, department and day; a check that ``booked <= capacity``). Within the
+transaction the hot slot row is locked last, so its lock is held for as short a time as possible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import formats, timezone
+
+from smartclinic.audit.services import audit_record
+from smartclinic.booking.choices import LIVE_STATUSES, AppointmentSource, AppointmentStatus, CancelReason
+from smartclinic.booking.errors import (
+    BookingClosed,
+    CancelTooLate,
+    CardNotBound,
+    DuplicateBooking,
+    MemberNotActive,
+    NoEquivalentSlot,
+    NotCancellable,
+    NotOpenYet,
+    SessionSuspended,
+    SlotFull,
+)
+from smartclinic.booking.events import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
+from smartclinic.booking.models import Appointment, person_key_for
+from smartclinic.booking.policies import quota_ensure, quota_release, quota_take
+from smartclinic.core import clock
+from smartclinic.core.actor import Actor
+from smartclinic.core.errors import NotFound
+from smartclinic.identity.models import Dependant, Member, User
+from smartclinic.outbox.services import outbox_publish
+from smartclinic.scheduling.choices import TITLE_RANK, DoctorTitle, SessionStatus
+from smartclinic.scheduling.models import ClinicSession, Slot
+from smartclinic.scheduling.rules import booking_closes_at, cancel_deadline
+from smartclinic.scheduling.services import session_mark_suspended
+
+
+def _show(moment: dt.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def check_patient(*, member: Member | None, dependant: Dependant | None) -> Member:
+    if member is None:
+        raise CardNotBound()
+    if not member.is_active_member:
+        raise MemberNotActive()
+    if dependant is not None and (dependant.owner_id != member.pk or not dependant.active):
+        raise NotFound()
+    return member
+
+
+def check_slot_bookable(*, slot: Slot, now: dt.datetime) -> None:
+    """Release and stop times, and whether the session still runs. ``slot`` comes with its
+    session and department (``select_related``)."""
+    session = slot.session
+    if session.status != SessionStatus.OPEN:
+        raise SessionSuspended()
+    if now < session.opens_at:
+        raise NotOpenYet(
+            NotOpenYet.message % {"opens_at": _show(session.opens_at)}, opens_at=session.opens_at.isoformat()
+        )
+    if now >= booking_closes_at(department=session.department, slot=slot):
+        raise BookingClosed()
+
+
+def _take_slot(slot: Slot) -> None:
+    taken = Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity")).update(booked=F("booked") + 1)
+    if not taken:
+        raise SlotFull()
+
+
+def _free_slot(slot_id: int) -> None:
+    Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def _insert_appointment(
+    *,
+    actor: Actor,
+    member: Member,
+    dependant: Dependant | None,
+    slot: Slot,
+    source: str,
+    hold_expires_at: dt.datetime | None = None,
+    status: str = AppointmentStatus.BOOKED,
+    rescheduled_from: Appointment | None = None,
+    booked_by: User | None = None,
+) -> Appointment:
+    booker = booked_by or actor.user or member.account
+    if booker is None:
+        raise CardNotBound()
+    session = slot.session
+    appointment = Appointment.objects.create(
+        member=member,
+        dependant=dependant,
+        person_key=person_key_for(member=member, dependant=dependant),
+        booked_by=booker,
+        slot=slot,
+        session=session,
+        department_id=session.department_id,
+        doctor_id=session.doctor_id,
+        date=session.date,
+        status=status,
+        source=source,
+        fee=session.fee,
+        hold_expires_at=hold_expires_at,
+        rescheduled_from=rescheduled_from,
+    )
+    audit_record(
+        actor=actor,
+        action="booking.appointment_booked",
+        subject=appointment,
+        new={
+            "slot": slot.public_id,
+            "status": status,
+            "source": source,
+            "dependant": dependant.public_id if dependant else None,
+        },
+    )
+    outbox_publish(AppointmentBooked(appointment_id=appointment.public_id, member_id=member.public_id, source=source))
+    return appointment
+
+
+def book_in_transaction(
+    *,
+    actor: Actor,
+    member: Member,
+    dependant: Dependant | None,
+    slot: Slot,
+    now: dt.datetime,
+    source: str = AppointmentSource.ONLINE,
+    hold_expires_at: dt.datetime | None = None,
+    booked_by: User | None = None,
+) -> Appointment:
+    """The booking writes, for callers that already run a transaction (the waitlist).
+    Order: the person's quota row, the appointment (unique per person/department/day), and the
+    hot slot row last."""
+    quota_take(person_key=person_key_for(member=member, dependant=dependant), now=now)
+    try:
+        with transaction.atomic():
+            appointment = _insert_appointment(
+                actor=actor,
+                member=member,
+                dependant=dependant,
+                slot=slot,
+                source=source,
+                hold_expires_at=hold_expires_at,
+            )
+    except IntegrityError as exc:
+        raise DuplicateBooking() from exc
+    _take_slot(slot)
+    return appointment
+
+
+def appointment_book(
+    *,
+    actor: Actor,
+    member: Member | None,
+    slot: Slot,
+    dependant: Dependant | None = None,
+    source: str = AppointmentSource.ONLINE,
+) -> Appointment:
+    """Book ``slot`` for the member (or their dependant). ``slot`` must come with its session and
+    department. Raises a ``booking.*`` error and changes nothing when a rule says no."""
+    now = clock.now()
+    member = check_patient(member=member, dependant=dependant)
+    check_slot_bookable(slot=slot, now=now)
+    if slot.booked >= slot.capacity:
+        raise SlotFull()  # cheap early answer during a rush; the conditional update decides
+    person_key = person_key_for(member=member, dependant=dependant)
+    quota_ensure(person_key=person_key)
+    try:
+        with transaction.atomic():
+            quota_take(person_key=person_key, now=now)
+            appointment = _insert_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
+            _take_slot(slot)
+    except IntegrityError as exc:
+        # The only unique index the insert can hit is one live appointment per person,
+        # department and day (a concurrent twin of this request won).
+        raise DuplicateBooking() from exc
+    return appointment
+
+
+def _mark_cancelled(*, appointment: Appointment, status: str, reason: str, now: dt.datetime) -> bool:
+    return bool(
+        Appointment.objects.filter(pk=appointment.pk, status__in=LIVE_STATUSES).update(
+            status=status, cancel_reason=reason, cancelled_at=now, hold_expires_at=None, updated_at=now
+        )
+    )
+
+
+def release_place(*, actor: Actor, appointment: Appointment, now: dt.datetime) -> None:
+    """Give the appointment's place back: the person's quota, the slot, then the waitlist."""
+    from smartclinic.booking.waitlist import waitlist_promote_for_slot
+
+    quota_release(person_key=appointment.person_key)
+    _free_slot(appointment.slot_id)
+    waitlist_promote_for_slot(actor=actor, slot_id=appointment.slot_id, now=now)
+
+
+@transaction.atomic
+def appointment_cancel(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    reason: str = CancelReason.PATIENT,
+    status: str = AppointmentStatus.CANCELLED,
+    enforce_deadline: bool = True,
+) -> Appointment:
+    now = clock.now()
+    slot = Slot.objects.select_related("session__department").get(pk=appointment.slot_id)
+    if enforce_deadline:
+        deadline = cancel_deadline(department=slot.session.department, slot=slot)
+        if now >= deadline and appointment.is_live:
+            raise CancelTooLate(CancelTooLate.message % {"deadline": _show(deadline)}, deadline=deadline.isoformat())
+    was_paid = appointment.status == AppointmentStatus.PAID
+    if not _mark_cancelled(appointment=appointment, status=status, reason=reason, now=now):
+        raise NotCancellable()
+    audit_record(
+        actor=actor,
+        action="booking.appointment_cancelled",
+        subject=appointment,
+        old={"status": appointment.status},
+        new={"status": status, "reason": reason},
+    )
+    outbox_publish(
+        AppointmentCancelled(
+            appointment_id=appointment.public_id,
+            member_id=appointment.member.public_id,
+            reason=reason,
+            was_paid=was_paid,
+            by_clinic=False,
+        )
+    )
+    release_place(actor=actor, appointment=appointment, now=now)
+    appointment.refresh_from_db()
+    return appointment
+
+
+def appointment_reschedule(*, actor: Actor, appointment: Appointment, new_slot: Slot) -> Appointment:
+    """Move to ``new_slot`` atomically: the new place is taken and the old one freed, or nothing
+    changes. A paid appointment keeps its payment when the fee is the same."""
+    now = clock.now()
+    check_slot_bookable(slot=new_slot, now=now)
+    try:
+        with transaction.atomic():
+            return _reschedule(actor=actor, appointment=appointment, new_slot=new_slot, now=now)
+    except IntegrityError as exc:
+        raise DuplicateBooking() from exc
+
+
+def _reschedule(*, actor: Actor, appointment: Appointment, new_slot: Slot, now: dt.datetime) -> Appointment:
+    old_slot = Slot.objects.select_related("session__department").get(pk=appointment.slot_id)
+    deadline = cancel_deadline(department=old_slot.session.department, slot=old_slot)
+    if now >= deadline:
+        raise CancelTooLate(CancelTooLate.message % {"deadline": _show(deadline)}, deadline=deadline.isoformat())
+    if new_slot.pk == old_slot.pk:
+        return appointment
+    keeps_payment = appointment.status == AppointmentStatus.PAID and new_slot.session.fee == appointment.fee
+    if appointment.status == AppointmentStatus.PAID and not keeps_payment:
+        raise NotCancellable(extra_reason="fee_differs")
+    if not _mark_cancelled(
+        appointment=appointment, status=AppointmentStatus.CANCELLED, reason=CancelReason.RESCHEDULED, now=now
+    ):
+        raise NotCancellable()
+    new = _insert_appointment(
+        actor=actor,
+        member=appointment.member,
+        dependant=appointment.dependant,
+        slot=new_slot,
+        source=appointment.source,
+        status=appointment.status,
+        rescheduled_from=appointment,
+    )
+    _take_slot(new_slot)
+    _free_slot(old_slot.pk)
+    audit_record(
+        actor=actor,
+        action="booking.appointment_rescheduled",
+        subject=appointment,
+        old={"slot": old_slot.public_id},
+        new={"slot": new_slot.public_id, "appointment": new.public_id},
+    )
+    outbox_publish(
+        AppointmentRescheduled(
+            old_appointment_id=appointment.public_id,
+            new_appointment_id=new.public_id,
+            member_id=appointment.member.public_id,
+        )
+    )
+    from smartclinic.booking.waitlist import waitlist_promote_for_slot
+
+    waitlist_promote_for_slot(actor=actor, slot_id=old_slot.pk, now=now)
+    return new
+
+
+def equivalent_slot(*, session: ClinicSession, near: dt.datetime, now: dt.datetime) -> Slot | None:
+    """The free slot nearest in time to ``near``: same department, a doctor of the same or a
+    higher title, in another open session whose booking is open."""
+    ranks = TITLE_RANK.get(DoctorTitle(session.doctor.title), 0)
+    titles = [title for title, rank in TITLE_RANK.items() if rank >= ranks]
+    candidates = (
+        Slot.objects.filter(
+            session__department_id=session.department_id,
+            session__status=SessionStatus.OPEN,
+            session__opens_at__lte=now,
+            session__doctor__title__in=titles,
+            booked__lt=F("capacity"),
+            starts_at__gt=now + dt.timedelta(minutes=session.department.booking_stop_minutes),
+        )
+        .exclude(session=session)
+        .select_related("session", "session__department", "session__doctor")
+    )
+    after = candidates.filter(starts_at__gte=near).order_by("starts_at").first()
+    before = candidates.filter(starts_at__lt=near).order_by("-starts_at").first()
+    options = [slot for slot in (after, before) if slot is not None]
+    return min(options, key=lambda slot: abs(slot.starts_at - near)) if options else None
+
+
+@transaction.atomic
+def clinic_session_suspend(*, actor: Actor, session: ClinicSession, reason: str) -> list[Appointment]:
+    """停诊: close the session, cancel every live appointment on it (refunds and messages follow
+    from the events) and offer each patient the nearest equivalent slot to rebook in one action."""
+    from smartclinic.booking.waitlist import waitlist_close_for_session
+
+    now = clock.now()
+    session_mark_suspended(actor=actor, session=session, reason=reason)
+    session = ClinicSession.objects.select_related("department", "doctor").get(pk=session.pk)
+    cancelled = []
+    live = Appointment.objects.filter(session=session, status__in=LIVE_STATUSES).select_related("member", "slot")
+    for appointment in live:
+        was_paid = appointment.status == AppointmentStatus.PAID
+        offer = equivalent_slot(session=session, near=appointment.slot.starts_at, now=now)
+        _mark_cancelled(
+            appointment=appointment,
+            status=AppointmentStatus.CANCELLED_BY_CLINIC,
+            reason=CancelReason.SESSION_SUSPENDED,
+            now=now,
+        )
+        Appointment.objects.filter(pk=appointment.pk).update(rebook_offer=offer)
+        quota_release(person_key=appointment.person_key)
+        audit_record(
+            actor=actor,
+            action="booking.appointment_cancelled",
+            subject=appointment,
+            old={"status": appointment.status},
+            new={
+                "status": AppointmentStatus.CANCELLED_BY_CLINIC,
+                "reason": reason,
+                "rebook_offer": offer.public_id if offer else None,
+            },
+        )
+        outbox_publish(
+            AppointmentCancelled(
+                appointment_id=appointment.public_id,
+                member_id=appointment.member.public_id,
+                reason=CancelReason.SESSION_SUSPENDED,
+                was_paid=was_paid,
+                by_clinic=True,
+                rebook_slot_id=offer.public_id if offer else None,
+            )
+        )
+        cancelled.append(appointment)
+    waitlist_close_for_session(actor=actor, session=session)
+    return cancelled
+
+
+def appointment_rebook(*, actor: Actor, appointment: Appointment) -> Appointment:
+    """One action after a suspension: book the offered slot, or the nearest equivalent still free."""
+    if appointment.status != AppointmentStatus.CANCELLED_BY_CLINIC:
+        raise NotCancellable()
+    if Appointment.objects.filter(rescheduled_from=appointment).exists():
+        raise NotCancellable()
+    now = clock.now()
+    original = Slot.objects.select_related("session__department", "session__doctor").get(pk=appointment.slot_id)
+    offer = appointment.rebook_offer
+    candidates = []
+    if offer is not None:
+        candidates.append(Slot.objects.select_related("session__department", "session__doctor").get(pk=offer.pk))
+    nearest = equivalent_slot(session=original.session, near=original.starts_at, now=now)
+    if nearest is not None:
+        candidates.append(nearest)
+    for slot in candidates:
+        try:
+            booked = appointment_book(
+                actor=actor,
+                member=appointment.member,
+                slot=slot,
+                dependant=appointment.dependant,
+                source=AppointmentSource.REBOOK,
+            )
+        except SlotFull:
+            continue
+        Appointment.objects.filter(pk=booked.pk).update(rescheduled_from=appointment)
+        booked.refresh_from_db()
+        return booked
+    raise NoEquivalentSlot()

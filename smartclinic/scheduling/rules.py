@@ -1,0 +1,31 @@
+"""Release rules (放号): when a session's slots open for booking and when booking stops."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from smartclinic.scheduling.models import ClinicSession, Department, Slot
+
+
+def release_instant(*, department: Department, date: dt.date) -> dt.datetime:
+    """Slots of ``date`` open ``release_days_ahead`` days before, at ``release_time`` local time."""
+    day = date - dt.timedelta(days=department.release_days_ahead)
+    return timezone.make_aware(dt.datetime.combine(day, department.release_time))
+
+
+def booking_closes_at(*, department: Department, slot: Slot) -> dt.datetime:
+    return slot.starts_at - dt.timedelta(minutes=department.booking_stop_minutes)
+
+
+def cancel_deadline(*, department: Department, slot: Slot) -> dt.datetime:
+    return slot.starts_at - dt.timedelta(minutes=department.cancel_cutoff_minutes)
+
+
+def session_local_bounds(*, date: dt.date, start: dt.time, end: dt.time) -> tuple[dt.datetime, dt.datetime]:
+    return timezone.make_aware(dt.datetime.combine(date, start)), timezone.make_aware(dt.datetime.combine(date, end))
+
+
+def session_is_open_for_booking(*, session: ClinicSession, now: dt.datetime) -> bool:
+    return session.status == "open" and session.opens_at <= now
