@@ -14,9 +14,13 @@ from django.utils.translation import gettext_noop
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from smartclinic.billing.api import router as billing_router
 from smartclinic.booking.api import router as booking_router
 from smartclinic.core.errors import ApplicationError
 from smartclinic.identity.api import router as identity_router
+from smartclinic.interop.api import router as interop_router
+from smartclinic.queueing.api import router as queueing_router
+from smartclinic.visits.api import router as visits_router
 from smartclinic.identity.auth import api_auth
 
 logger = logging.getLogger("smartclinic.api")
@@ -108,3 +112,7 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("/v1/", identity_router)
 api.add_router("/v1/", booking_router)
+api.add_router("/v1/", billing_router)
+api.add_router("/v1/", queueing_router)
+api.add_router("/v1/", visits_router)
+api.add_router("/v1/", interop_router)

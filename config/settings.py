@@ -76,6 +76,10 @@ INSTALLED_APPS = [
     "smartclinic.identity",
     "smartclinic.scheduling",
     "smartclinic.booking",
+    "smartclinic.billing",
+    "smartclinic.queueing",
+    "smartclinic.visits",
+    "smartclinic.interop",
     "smartclinic.demo",
 ]
 

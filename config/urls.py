@@ -8,4 +8,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("smartclinic.identity.urls")),
+    path("", include("smartclinic.booking.urls")),
+    path("", include("smartclinic.scheduling.urls")),
+    path("", include("smartclinic.billing.urls")),
+    path("", include("smartclinic.queueing.urls")),
+    path("", include("smartclinic.visits.urls")),
+    path("", include("smartclinic.interop.urls")),
 ]

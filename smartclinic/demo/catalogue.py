@@ -95,6 +95,18 @@ DORMITORIES_FEMALE: tuple[str, ...] = tuple(f"西区{n}栋" for n in range(1, 7)
 class DoctorPlan:
     title: DoctorTitle
     also_in: tuple[str, ...] = ()  # codes of further departments the doctor sees patients in
+    # The weekly consulting periods: "Mon AM, Wed PM, Thu EVE"; a trailing department code
+    # ("Wed PM PF") puts that period in another of the doctor's departments.
+    week: str = ""
+    slot_minutes: int | None = None  # the department's when None
+
+
+# The consulting periods of a day: (period, start, end) as "HH:MM".
+STANDARD_PERIODS: tuple[tuple[str, str, str], ...] = (
+    ("morning", "08:00", "11:30"),
+    ("afternoon", "14:00", "17:00"),
+    ("evening", "18:30", "20:30"),
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,10 @@ class ClinicDepartment:
     first_room: int
     specialties: tuple[str, ...]
     doctors: tuple[DoctorPlan, ...]
+    periods: tuple[tuple[str, str, str], ...] = STANDARD_PERIODS
+    slot_minutes: int = 15
+    walkin_percent: int = 20  # places of each session kept back for walk-ins (现场挂号)
+    per_slot: int | None = None  # by the doctor's title when None
 
 
 _WEEKDAYS = "周一至周五 08:00-11:30，14:00-17:00"
@@ -119,15 +135,15 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         "Internal Medicine",
         "诊治感冒发热、咳嗽、胃肠不适、高血压等常见内科疾病，负责慢性病随访与开具检验检查。",
         "校医院一楼东侧",
-        "周一至周日 08:00-11:30，14:00-17:00；夜间急诊 17:00-次日08:00",
+        "周一至周六 08:00-11:30，14:00-17:00，部分晚间 18:30-20:30；夜间急诊 20:30-次日08:00",
         101,
         ("感冒", "发热", "咳嗽", "胃炎", "腹泻", "高血压", "糖尿病", "过敏性疾病", "失眠", "贫血"),
         (
-            DoctorPlan(DoctorTitle.CHIEF),
-            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF),
-            DoctorPlan(DoctorTitle.ATTENDING),
-            DoctorPlan(DoctorTitle.ATTENDING),
-            DoctorPlan(DoctorTitle.RESIDENT),
+            DoctorPlan(DoctorTitle.CHIEF, week="Mon AM, Wed PM, Fri AM"),
+            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF, week="Mon PM, Tue AM, Thu AM, Sat AM"),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Tue PM, Wed AM, Thu EVE, Fri PM, Sat PM"),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Mon AM, Mon EVE, Wed EVE, Thu PM"),
+            DoctorPlan(DoctorTitle.RESIDENT, week="Tue EVE, Wed AM, Fri EVE, Sat AM"),
         ),
     ),
     ClinicDepartment(
@@ -140,9 +156,9 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         111,
         ("外伤清创", "运动损伤", "扭伤", "骨折初诊", "软组织挫伤", "甲沟炎", "烧烫伤", "体表肿物"),
         (
-            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF),
-            DoctorPlan(DoctorTitle.ATTENDING, also_in=("PF",)),
-            DoctorPlan(DoctorTitle.RESIDENT),
+            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF, week="Mon AM, Wed AM, Fri PM"),
+            DoctorPlan(DoctorTitle.ATTENDING, also_in=("PF",), week="Mon PM, Tue AM, Thu AM, Wed PM PF"),
+            DoctorPlan(DoctorTitle.RESIDENT, week="Tue PM, Wed PM, Thu PM, Fri AM"),
         ),
     ),
     ClinicDepartment(
@@ -155,9 +171,9 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         201,
         ("龋齿", "牙周炎", "智齿冠周炎", "口腔溃疡", "洗牙", "牙髓炎", "牙齿矫正咨询"),
         (
-            DoctorPlan(DoctorTitle.CHIEF),
-            DoctorPlan(DoctorTitle.ATTENDING),
-            DoctorPlan(DoctorTitle.RESIDENT),
+            DoctorPlan(DoctorTitle.CHIEF, week="Tue AM, Thu AM, Sat AM"),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Mon AM, Mon PM, Wed PM, Fri AM"),
+            DoctorPlan(DoctorTitle.RESIDENT, week="Tue PM, Wed AM, Fri PM, Sat PM"),
         ),
     ),
     ClinicDepartment(
@@ -169,7 +185,10 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         _WEEKDAYS,
         211,
         ("近视", "干眼症", "结膜炎", "视疲劳", "麦粒肿", "配镜验光"),
-        (DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF), DoctorPlan(DoctorTitle.ATTENDING)),
+        (
+            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF, week="Mon AM, Wed PM, Thu AM"),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Tue AM, Wed AM, Fri PM"),
+        ),
     ),
     ClinicDepartment(
         "EBH",
@@ -180,7 +199,10 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         _WEEKDAYS,
         215,
         ("咽炎", "扁桃体炎", "鼻炎", "鼻窦炎", "中耳炎", "耳鸣"),
-        (DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF), DoctorPlan(DoctorTitle.RESIDENT)),
+        (
+            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF, week="Mon PM, Wed AM, Fri AM"),
+            DoctorPlan(DoctorTitle.RESIDENT, week="Tue AM, Thu PM, Fri PM"),
+        ),
     ),
     ClinicDepartment(
         "PF",
@@ -191,7 +213,10 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         _WEEKDAYS,
         301,
         ("痤疮", "湿疹", "荨麻疹", "皮炎", "真菌感染", "脱发"),
-        (DoctorPlan(DoctorTitle.ATTENDING), DoctorPlan(DoctorTitle.RESIDENT)),
+        (
+            DoctorPlan(DoctorTitle.ATTENDING, week="Mon AM, Tue PM, Thu AM"),
+            DoctorPlan(DoctorTitle.RESIDENT, week="Wed AM, Fri AM, Fri PM"),
+        ),
     ),
     ClinicDepartment(
         "ZY",
@@ -202,7 +227,10 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         "周一至周五 08:00-11:30；周二、周四 14:00-17:00",
         311,
         ("针灸", "推拿", "颈肩腰腿痛", "失眠调理", "月经不调", "体质调理"),
-        (DoctorPlan(DoctorTitle.CHIEF), DoctorPlan(DoctorTitle.ATTENDING)),
+        (
+            DoctorPlan(DoctorTitle.CHIEF, week="Mon AM, Tue PM, Thu AM"),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Tue AM, Wed AM, Thu PM, Fri AM"),
+        ),
     ),
     ClinicDepartment(
         "XL",
@@ -210,13 +238,28 @@ CLINIC_DEPARTMENTS: tuple[ClinicDepartment, ...] = (
         "Psychological Counselling",
         "为师生提供一对一心理咨询、情绪疏导与心理危机干预，严格保护来访者隐私。",
         "校医院四楼（独立候诊区）",
-        "周一至周五 09:00-11:30，14:30-17:30（需预约）",
+        "周一至周五 09:00-11:30，14:30-17:30；周二、周四晚 18:30-20:30（需预约）",
         401,
         ("焦虑", "抑郁情绪", "学业压力", "人际关系", "睡眠问题", "情绪管理", "适应问题"),
-        (DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF), DoctorPlan(DoctorTitle.ATTENDING)),
+        (
+            # One client per counselling hour; no walk-ins (需预约).
+            DoctorPlan(DoctorTitle.ASSOCIATE_CHIEF, week="Mon PM, Wed AM, Thu EVE", slot_minutes=50),
+            DoctorPlan(DoctorTitle.ATTENDING, week="Tue AM, Tue EVE, Fri PM", slot_minutes=45),
+        ),
+        periods=(("morning", "09:00", "11:30"), ("afternoon", "14:30", "17:30"), ("evening", "18:30", "20:30")),
+        slot_minutes=50,
+        walkin_percent=0,
+        per_slot=1,
     ),
 )
 
+# Patients per slot by title: seniors take longer over each patient.
+PER_SLOT_BY_TITLE = {
+    DoctorTitle.CHIEF: 2,
+    DoctorTitle.ASSOCIATE_CHIEF: 2,
+    DoctorTitle.ATTENDING: 3,
+    DoctorTitle.RESIDENT: 3,
+}
 TITLE_NAMES_ZH = {
     DoctorTitle.CHIEF: "主任医师",
     DoctorTitle.ASSOCIATE_CHIEF: "副主任医师",

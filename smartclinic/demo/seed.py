@@ -3,8 +3,9 @@ demo accounts (the people themselves come from ``people.py``).
 
 Seeding is idempotent: members are created only for numbers that do not exist yet, departments,
 doctors and accounts are looked up by code or username, and a second run only resets the demo
-accounts' passwords, names and role flags. Later parts of the demo (schedules, history) add
-``seed_<part>`` functions and call them from ``seed_demo``.
+accounts' passwords, names and role flags. The timetable (weekly templates, the next two weeks'
+sessions, days off, doctor1's day today) and patient1's history come from ``schedule.py``; a
+second run the same day adds none of them again, a run on a later day tops the horizon up.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from smartclinic.demo.people import (
     generate_staff,
     generate_students,
 )
+from smartclinic.demo.schedule import ScheduleReport, seed_schedules
 from smartclinic.identity.choices import Role
 from smartclinic.identity.models import Member, User
 from smartclinic.identity.roles import ensure_role_groups
-from smartclinic.scheduling.models import Department, Doctor
+from smartclinic.scheduling.models import ClinicSession, Department, Doctor
 
 DEFAULT_SEED = 2026
 DEFAULT_STUDENTS = 3000
@@ -249,6 +251,12 @@ class SeedReport:
     doctors_created: int
     accounts_created: int
     accounts: list[DemoAccount]
+    schedule: ScheduleReport
+
+    @property
+    def demo_doctor_today(self) -> list[ClinicSession]:
+        """doctor1's sessions today (the demo can book them at once)."""
+        return self.schedule.demo_doctor_today
 
     def summary(self) -> dict[str, int]:
         return {
@@ -259,6 +267,10 @@ class SeedReport:
             "departments_created": self.departments_created,
             "doctors_created": self.doctors_created,
             "accounts_created": self.accounts_created,
+            "templates_created": self.schedule.templates_created,
+            "days_off_created": self.schedule.days_off_created,
+            "sessions_created": self.schedule.sessions_created,
+            "past_visits_created": self.schedule.past_visits_created,
         }
 
 
@@ -283,6 +295,8 @@ def seed_demo(
     members_created = len(seed_roster(people=[*student_people, *staff_people]))
     clinic = seed_departments_and_doctors(seed=seed, accounts=accounts)
     others = seed_accounts(seed=seed, students=student_people, staff=staff_people, accounts=accounts)
+    patient1 = Member.objects.filter(account__username="patient1").first()
+    schedule = seed_schedules(actor=actor, doctors=clinic.doctors, patient=patient1)
     patients = [account for account in others if account.role == Role.PATIENT]
     staff_accounts = [account for account in others if account.role != Role.PATIENT]
     report = SeedReport(
@@ -294,6 +308,7 @@ def seed_demo(
         doctors_created=clinic.doctors_created,
         accounts_created=accounts.created,
         accounts=[*patients, *clinic.accounts, *staff_accounts],
+        schedule=schedule,
     )
     audit_record(
         actor=actor, action="demo.seeded", subject_type="demo.seed", subject_id=str(seed), new=report.summary()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -25,6 +26,7 @@ from smartclinic.demo.seed import (
     DEFAULT_STAFF,
     DEFAULT_STUDENTS,
     DemoAccount,
+    SeedReport,
     seed_demo,
 )
 
@@ -39,7 +41,10 @@ def _pad(text: str, width: int) -> str:
 
 
 class Command(BaseCommand):
-    help = "Seed the demo campus (roster, clinic departments and doctors, demo accounts) and print the accounts."
+    help = (
+        "Seed the demo campus (roster, clinic departments and doctors, demo accounts, the next two weeks' "
+        "timetable) and print the accounts."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--students", type=int, default=DEFAULT_STUDENTS, help="number of students")
@@ -79,6 +84,7 @@ class Command(BaseCommand):
             }
         )
         self.write_table(report.accounts)
+        self.write_schedule(report)
         if options["accounts_json"]:
             path = Path(options["accounts_json"])
             path.write_text(
@@ -113,3 +119,36 @@ class Command(BaseCommand):
         widths = [max(_width(row[column]) for row in [header, *rows]) for column in range(len(header))]
         for row in [header, ["-" * width for width in widths], *rows]:
             self.stdout.write("  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+    def write_schedule(self, report: SeedReport) -> None:
+        schedule = report.schedule
+        if schedule.horizon is not None:
+            self.stdout.write(
+                _(
+                    "Timetable %(start)s to %(end)s: %(templates)d weekly templates, %(days_off)d days off, "
+                    "%(sessions)d sessions and %(visits)d past visits created."
+                )
+                % {
+                    "start": schedule.horizon[0].isoformat(),
+                    "end": schedule.horizon[1].isoformat(),
+                    "templates": schedule.templates_created,
+                    "days_off": schedule.days_off_created,
+                    "sessions": schedule.sessions_created,
+                    "visits": schedule.past_visits_created,
+                }
+            )
+        sessions = report.demo_doctor_today
+        if not sessions:
+            return
+        periods = ", ".join(
+            f"{timezone.localtime(s.starts_at):%H:%M}-{timezone.localtime(s.ends_at):%H:%M}" for s in sessions
+        )
+        self.stdout.write(
+            _("doctor1 (%(name)s, %(department)s) has sessions today, %(date)s: %(periods)s.")
+            % {
+                "name": sessions[0].doctor.name,
+                "department": sessions[0].department.name,
+                "date": sessions[0].date.isoformat(),
+                "periods": periods,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Queueing's reactions to other contexts' events."""

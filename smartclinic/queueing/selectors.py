@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from django.db.models import QuerySet
+
+from smartclinic.queueing.choices import OPEN_STATUSES, TicketStatus
+from smartclinic.queueing.models import QueueEvent, Ticket
+from smartclinic.scheduling.models import Doctor
+
+CALL_ORDER = ("-priority", "rank", "number")
+DEFAULT_VISIT_MINUTES = 10.0
+
+
+def ticket_line(*, doctor: Doctor, date: dt.date) -> QuerySet[Ticket]:
+    """Checked-in tickets waiting for ``doctor`` on ``date``, in calling order."""
+    return (
+        Ticket.objects.filter(doctor=doctor, session__date=date, status=TicketStatus.ARRIVED)
+        .select_related("member", "dependant", "appointment__slot", "session__department")
+        .order_by(*CALL_ORDER)
+    )
+
+
+def ticket_list_for_doctor(*, doctor: Doctor, date: dt.date) -> QuerySet[Ticket]:
+    """Every ticket of the doctor's day, for the station's list."""
+    return (
+        Ticket.objects.filter(doctor=doctor, session__date=date)
+        .select_related("member", "dependant", "appointment__slot", "session__department")
+        .order_by(*CALL_ORDER)
+    )
+
+
+def tickets_ahead(*, ticket: Ticket) -> int:
+    """How many will be called before this ticket (the one being called counts)."""
+    if ticket.status == TicketStatus.WAITING:
+        line = list(ticket_line(doctor=ticket.doctor, date=ticket.session.date).values_list("pk", flat=True))
+        return len(line)
+    if ticket.status != TicketStatus.ARRIVED:
+        return 0
+    line = list(ticket_line(doctor=ticket.doctor, date=ticket.session.date).values_list("pk", flat=True))
+    return line.index(ticket.pk) if ticket.pk in line else 0
+
+
+def recent_visit_minutes(*, doctor: Doctor, date: dt.date, sample: int = 10) -> float:
+    """The doctor's recent pace: median minutes from call to finish of today's last visits."""
+    finished = (
+        Ticket.objects.filter(doctor=doctor, session__date=date, status=TicketStatus.DONE, called_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("called_at", "finished_at")[:sample]
+    )
+    durations = [(end - start).total_seconds() / 60 for start, end in finished if end and start and end > start]
+    return statistics.median(durations) if durations else DEFAULT_VISIT_MINUTES
+
+
+def estimated_wait_minutes(*, ticket: Ticket) -> float:
+    return tickets_ahead(ticket=ticket) * recent_visit_minutes(doctor=ticket.doctor, date=ticket.session.date)
+
+
+def ticket_for_appointment(*, appointment_id: int) -> Ticket | None:
+    return (
+        Ticket.objects.select_related("session__department", "doctor", "member")
+        .filter(appointment_id=appointment_id)
+        .first()
+    )
+
+
+def open_tickets_of_day(*, date: dt.date) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.filter(session__date=date, status__in=OPEN_STATUSES)
+        .select_related("member", "dependant", "doctor", "session__department", "appointment__slot")
+        .order_by("doctor__name", *CALL_ORDER)
+    )
+
+
+def queue_events_after(
+    *, last_id: int, department_ids: list[int] | None = None, limit: int = 100
+) -> QuerySet[QueueEvent]:
+    events = QueueEvent.objects.filter(id__gt=last_id).order_by("id")
+    if department_ids is not None:
+        events = events.filter(department_id__in=department_ids)
+    return events[:limit]
