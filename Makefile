@@ -34,7 +34,10 @@ var/secret_key var/field_keys: | $(BIN)/python
 
 secrets: var/secret_key var/field_keys
 
-DEMO_ENV := SECRET_KEY_FILE=var/secret_key FIELD_ENCRYPTION_KEYS_FILE=var/field_keys
+# The demo plays WeChat Pay and the HIS with local stand-ins (see the README); nothing leaves the machine.
+DEMO_ENV := SECRET_KEY_FILE=var/secret_key FIELD_ENCRYPTION_KEYS_FILE=var/field_keys SMARTCLINIC_DEMO=1 \
+	WECHATPAY_STANDIN=1 WECHATPAY_NOTIFY_URL=http://127.0.0.1:$(PORT)/api/v1/payments/wechat/notify \
+	HIS_EXPORT_URL=http://127.0.0.1:8767/fhir HIS_EXPORT_ALLOW_HTTP=1 PUBLIC_BASE_URL=http://127.0.0.1:$(PORT)
 
 demo: install secrets
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
@@ -90,3 +93,12 @@ messages: install-dev
 
 clean:
 	rm -rf $(VENV) var/static var/*.sqlite3*
+
+# The booking rush, end to end on this machine (not part of `make test`; see the README's
+# Performance section). Needs PostgreSQL and Redis: BENCH_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/smartclinic_bench; the name must end in "bench", that
+# database is dropped and created again) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/7).
+# BENCH_ARGS passes options to bench/bench_rush.py (e.g. BENCH_ARGS="--students 2000 --skip-hot").
+.PHONY: bench-rush
+bench-rush: install-dev
+	$(BIN)/python bench/bench_rush.py $(BENCH_ARGS)

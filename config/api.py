@@ -17,11 +17,13 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from smartclinic.billing.api import router as billing_router
 from smartclinic.booking.api import router as booking_router
 from smartclinic.core.errors import ApplicationError
+from smartclinic.feedback.api import router as feedback_router
 from smartclinic.identity.api import router as identity_router
+from smartclinic.identity.auth import api_auth
 from smartclinic.interop.api import router as interop_router
+from smartclinic.notifications.api import router as notifications_router
 from smartclinic.queueing.api import router as queueing_router
 from smartclinic.visits.api import router as visits_router
-from smartclinic.identity.auth import api_auth
 
 logger = logging.getLogger("smartclinic.api")
 
@@ -115,4 +117,6 @@ api.add_router("/v1/", booking_router)
 api.add_router("/v1/", billing_router)
 api.add_router("/v1/", queueing_router)
 api.add_router("/v1/", visits_router)
+api.add_router("/v1/", feedback_router)
 api.add_router("/v1/", interop_router)
+api.add_router("/v1/", notifications_router)

@@ -1,6 +1,16 @@
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
+# Django's synchronous code runs in a worker thread while the event loop reads requests and
+# answers the shed ones: let the loop have the GIL back within 1 ms instead of 5 ms.
+sys.setswitchinterval(0.001)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402 - after Django is set up
+
+# Load shedding for the rush endpoints, in the event loop, before Django (ADMISSION_* settings).
+application = AdmissionASGIMiddleware(django_application)

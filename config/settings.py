@@ -25,6 +25,8 @@ VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", default=False)
 TESTING = env_bool("SMARTCLINIC_TESTING", default=False)
+# `make demo`: production-like (DEBUG off) but allowed to talk to the local provider stand-ins.
+DEMO = env_bool("SMARTCLINIC_DEMO", default=False)
 
 _INSECURE_KEY = "django-insecure-smartclinic-development-only"
 SECRET_KEY = env_str("SECRET_KEY") or ""
@@ -79,11 +81,14 @@ INSTALLED_APPS = [
     "smartclinic.billing",
     "smartclinic.queueing",
     "smartclinic.visits",
+    "smartclinic.feedback",
     "smartclinic.interop",
+    "smartclinic.notifications",
     "smartclinic.demo",
 ]
 
 MIDDLEWARE = [
+    "smartclinic.core.admission.AdmissionMiddleware",  # first: sheds before any other work
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "smartclinic.core.middleware.RequestIdMiddleware",
@@ -111,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "smartclinic.notifications.context_processors.inbox",
             ],
         },
     },
@@ -133,8 +139,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process, so parallel runs never share (or delete) each other's database.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_MAX_AGE"] = 0  # required with the psycopg pool, and recommended under ASGI
-    if env_bool("DATABASE_POOL", default=not TESTING):
+    # 0 (default): a connection per request, taken from the psycopg pool (recommended under
+    # ASGI). > 0: persistent connections, one per worker thread, kept for that many seconds (the
+    # better choice for gunicorn's sync workers: no pool round trip per request); pool off.
+    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+    if _db["CONN_MAX_AGE"] == 0 and env_bool("DATABASE_POOL", default=not TESTING):
         _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}}
 else:
     raise ImproperlyConfigured(f"DATABASE_URL {DATABASE_URL!r}: only sqlite and postgres are supported.")
@@ -146,7 +155,7 @@ REDIS_URL = env_str("REDIS_URL") or ""
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "smartclinic.core.cache.RedisCache",  # Django's, one client per process
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "smartclinic",
         }
@@ -224,10 +233,190 @@ RATE_LIMIT_BOOKING_PER_USER = env_str("RATE_LIMIT_BOOKING_PER_USER") or "12/60"
 RATE_LIMIT_BOOKING_PER_ADDRESS = env_str("RATE_LIMIT_BOOKING_PER_ADDRESS") or "1200/60"
 RATE_LIMIT_EXEMPT_ADDRESSES = env_list("RATE_LIMIT_EXEMPT_ADDRESSES", [])
 
+# Admission control (smartclinic/core/admission.py): a request to these paths that waited in the
+# queue in front of the workers longer than ADMISSION_MAX_QUEUE_MS (measured from the proxy's
+# X-Request-Start stamp; 0 turns shedding off) is answered 503 with Retry-After at once.
+ADMISSION_MAX_QUEUE_MS = env_int("ADMISSION_MAX_QUEUE_MS", 30)
+ADMISSION_PATHS = env_list("ADMISSION_PATHS", ["/api/v1/appointments", "/api/v1/slots"])
+ADMISSION_RETRY_AFTER = env_int("ADMISSION_RETRY_AFTER", 1)
+# Under ASGI (uvicorn), at most this many requests to ADMISSION_PATHS per worker process at a
+# time, the rest 503 at once (0: no limit). Each worker runs one at a time: the next one waits
+# (so the worker's thread never idles), and no request waits behind more than one other.
+ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 2)
+# Under ASGI the Retry-After of a shed grows with the overload (sheds per completed request in
+# the last second), drawn at random from ADMISSION_RETRY_AFTER up to this, to spread the returns.
+ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 30)
+
+# --- feedback --------------------------------------------------------------------------------
+FEEDBACK_WINDOW_DAYS = env_int("FEEDBACK_WINDOW_DAYS", 7)
+
 # --- outbox worker --------------------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
 OUTBOX_BACKOFF_BASE_SECONDS = env_int("OUTBOX_BACKOFF_BASE_SECONDS", 5)
+
+# --- queueing ---------------------------------------------------------------------------------
+# Live streams (SSE): a wake-up travels through Redis pub/sub when REDIS_URL is set, in-process
+# otherwise; each stream also re-reads the queue events every POLL seconds (a publisher in another
+# process without Redis, a lost message) and sends a comment every HEARTBEAT seconds.
+QUEUE_STREAM_POLL_SECONDS = float(env_int("QUEUE_STREAM_POLL_MS", 3000)) / 1000
+QUEUE_STREAM_HEARTBEAT_SECONDS = float(env_int("QUEUE_STREAM_HEARTBEAT_MS", 15000)) / 1000
+QUEUE_STREAM_MAX_SECONDS = env_int("QUEUE_STREAM_MAX_SECONDS", 1800)  # then the client reconnects
+QUEUE_STREAM_RETRY_MS = env_int("QUEUE_STREAM_RETRY_MS", 2000)
+QUEUE_REDIS_CHANNEL = env_str("QUEUE_REDIS_CHANNEL") or "smartclinic:queue"
+# The patient's ticket QR is valid for the day; the clinic's check-in QR for a couple of minutes
+# (the entrance page shows a new one every QUEUE_CLINIC_CODE_REFRESH_SECONDS).
+QUEUE_TICKET_CODE_MAX_AGE = env_int("QUEUE_TICKET_CODE_MAX_AGE", 24 * 3600)
+QUEUE_CLINIC_CODE_MAX_AGE = env_int("QUEUE_CLINIC_CODE_MAX_AGE", 120)
+QUEUE_CLINIC_CODE_REFRESH_SECONDS = env_int("QUEUE_CLINIC_CODE_REFRESH_SECONDS", 45)
+QUEUE_SELF_CHECK_IN_MINUTES = env_int("QUEUE_SELF_CHECK_IN_MINUTES", 10)
+# --- end queueing -----------------------------------------------------------------------------
+
+# --- billing ----------------------------------------------------------------------------------
+# WeChat Pay API v3 (direct merchant, JSAPI inside WeChat), in platform-PUBLIC-KEY mode: the client
+# downloads nothing at start-up (certificate mode would). Secrets may come from *_FILE variables.
+#   WECHATPAY_MCHID              merchant number (商户号); unset = WeChat Pay off (see STANDIN below)
+#   WECHATPAY_APPID              the official account's AppID the payer's openid belongs to
+#   WECHATPAY_MERCHANT_SERIAL_NO serial number of the merchant API certificate (商户API证书序列号)
+#   WECHATPAY_PRIVATE_KEY        merchant API private key, PEM (apiclient_key.pem); signs our requests
+#   WECHATPAY_APIV3_KEY          the 32-character APIv3 key; decrypts notification resources
+#   WECHATPAY_PUBLIC_KEY         WeChat Pay platform public key, PEM (微信支付公钥); verifies answers
+#   WECHATPAY_PUBLIC_KEY_ID      its id, "PUB_KEY_ID_…"; a notification signed under another is refused
+#   WECHATPAY_NOTIFY_URL         public HTTPS URL of POST /api/v1/payments/wechat/notify
+#   WECHATPAY_BASE_URL           gateway (default https://api.mch.weixin.qq.com; the stand-in's URL in tests)
+#   WECHATPAY_TIMEOUT_SECONDS    read timeout of one call to the gateway
+# Without WECHATPAY_MCHID and with WECHATPAY_STANDIN=1 (demo only), WeChat Pay runs against the local
+# stand-in (`manage.py wechatpay_standin --port 8766`) with generated test keys in var/wechatpay-standin/.
+WECHATPAY_MCHID = env_str("WECHATPAY_MCHID") or ""
+WECHATPAY_APPID = env_str("WECHATPAY_APPID") or ""
+WECHATPAY_MERCHANT_SERIAL_NO = env_str("WECHATPAY_MERCHANT_SERIAL_NO") or ""
+WECHATPAY_PRIVATE_KEY = env_str("WECHATPAY_PRIVATE_KEY") or ""
+WECHATPAY_APIV3_KEY = env_str("WECHATPAY_APIV3_KEY") or ""
+WECHATPAY_PUBLIC_KEY = env_str("WECHATPAY_PUBLIC_KEY") or ""
+WECHATPAY_PUBLIC_KEY_ID = env_str("WECHATPAY_PUBLIC_KEY_ID") or ""
+WECHATPAY_NOTIFY_URL = env_str("WECHATPAY_NOTIFY_URL") or ""
+WECHATPAY_BASE_URL = env_str("WECHATPAY_BASE_URL") or "https://api.mch.weixin.qq.com"
+WECHATPAY_TIMEOUT_SECONDS = env_int("WECHATPAY_TIMEOUT_SECONDS", 10)
+WECHATPAY_STANDIN = env_bool("WECHATPAY_STANDIN", default=False)
+WECHATPAY_STANDIN_URL = env_str("WECHATPAY_STANDIN_URL") or "http://127.0.0.1:8766"
+WECHATPAY_STANDIN_KEY_DIR = VAR_DIR / "wechatpay-standin"
+# A notification whose Wechatpay-Timestamp is further off than this is refused (replay window).
+WECHATPAY_NOTIFY_MAX_AGE_SECONDS = env_int("WECHATPAY_NOTIFY_MAX_AGE_SECONDS", 300)
+if WECHATPAY_MCHID:
+    _missing = [
+        name
+        for name in (
+            "WECHATPAY_APPID",
+            "WECHATPAY_MERCHANT_SERIAL_NO",
+            "WECHATPAY_PRIVATE_KEY",
+            "WECHATPAY_APIV3_KEY",
+            "WECHATPAY_PUBLIC_KEY",
+            "WECHATPAY_PUBLIC_KEY_ID",
+            "WECHATPAY_NOTIFY_URL",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"WECHATPAY_MCHID is set, so these must be set too: {', '.join(_missing)}")
+    if len(WECHATPAY_APIV3_KEY) != 32:
+        raise ImproperlyConfigured("WECHATPAY_APIV3_KEY must be the 32-character APIv3 key.")
+if WECHATPAY_STANDIN and not (DEBUG or TESTING or DEMO):
+    raise ImproperlyConfigured("WECHATPAY_STANDIN=1 is for the demo only (it needs DEBUG=1 or SMARTCLINIC_DEMO=1).")
+if WECHATPAY_STANDIN and WECHATPAY_MCHID:
+    raise ImproperlyConfigured("WECHATPAY_STANDIN=1 and a real WECHATPAY_MCHID exclude each other.")
+# Refunds that fail at the provider are retried by the `billing.refunds` job with backoff
+# (BASE × 2^attempts, capped at one hour), for as long as it takes.
+BILLING_REFUND_RETRY_BASE_SECONDS = env_int("BILLING_REFUND_RETRY_BASE_SECONDS", 30)
+# Largest single top-up of a campus card account at the cashier (fen).
+BILLING_TOP_UP_MAX_FEN = env_int("BILLING_TOP_UP_MAX_FEN", 100000)
+# --- end billing ------------------------------------------------------------------------------
+
+# --- interop --------------------------------------------------------------------------------
+# HIS hand-off (ADR 0004): each paid order and each finished visit becomes a FHIR R4 transaction
+# bundle (an HisExport row, created through the outbox) that the `interop.his_export` job POSTs
+# to HIS_EXPORT_URL (the HIS's FHIR base URL), retrying with backoff while the HIS is down.
+#   HIS_EXPORT_URL        FHIR base URL; unset = exports are recorded as pending and not sent
+#                         (they go out once it is set). https unless DEBUG/testing or
+#                         HIS_EXPORT_ALLOW_HTTP=1 (a loopback or private link).
+#   HIS_EXPORT_TOKEN      bearer token (or HIS_EXPORT_TOKEN_FILE); unset = no Authorization header
+#   HIS_EXPORT_TIMEOUT    seconds for connecting and for reading the answer of one POST
+#   HIS_EXPORT_BATCH      exports sent per run of the job (every 30 s)
+#   HIS_EXPORT_RETRY_BASE_SECONDS  backoff base: BASE × 2^(attempts-1), capped at one hour, forever
+#   HIS_ORGANIZATION_ID / _NAME    how the clinic is identified to the HIS (Organization)
+#   HIS_ICD10_SYSTEM      code system URI of the diagnoses' ICD-10 codes (WHO ICD-10 by default)
+#   HIS_ICD10_CLINICAL_SYSTEM  URI of the national clinical edition (国家临床版 2.0) codes, sent as
+#                         a second coding (the default is our own URN until the HIS names one)
+HIS_EXPORT_URL = (env_str("HIS_EXPORT_URL") or "").strip()
+HIS_EXPORT_TOKEN = env_str("HIS_EXPORT_TOKEN") or ""
+HIS_EXPORT_TIMEOUT = env_int("HIS_EXPORT_TIMEOUT", 10)
+HIS_EXPORT_BATCH = env_int("HIS_EXPORT_BATCH", 20)
+HIS_EXPORT_RETRY_BASE_SECONDS = env_int("HIS_EXPORT_RETRY_BASE_SECONDS", 30)
+HIS_ORGANIZATION_ID = env_str("HIS_ORGANIZATION_ID") or "smartclinic"
+HIS_ORGANIZATION_NAME = env_str("HIS_ORGANIZATION_NAME") or "校医院"
+HIS_ICD10_SYSTEM = env_str("HIS_ICD10_SYSTEM") or "http://hl7.org/fhir/sid/icd-10"
+HIS_ICD10_CLINICAL_SYSTEM = env_str("HIS_ICD10_CLINICAL_SYSTEM") or "urn:smartclinic:icd-10-cn-clinical-2.0"
+if HIS_EXPORT_URL:
+    if not HIS_EXPORT_URL.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"HIS_EXPORT_URL={HIS_EXPORT_URL!r} must be an http(s) URL.")
+    if HIS_EXPORT_URL.startswith("http://") and not (DEBUG or TESTING or env_bool("HIS_EXPORT_ALLOW_HTTP")):
+        raise ImproperlyConfigured(
+            "HIS_EXPORT_URL sends patient records: use https, or set HIS_EXPORT_ALLOW_HTTP=1 for a private link."
+        )
+if HIS_EXPORT_TIMEOUT <= 0:
+    raise ImproperlyConfigured("HIS_EXPORT_TIMEOUT must be a positive number of seconds.")
+# --- end interop ----------------------------------------------------------------------------
+
+# --- notifications --------------------------------------------------------------------------
+# Messages to patients (ADR 0005): always the in-app inbox; WeChat template messages, e-mail and SMS
+# when configured. Pending deliveries are sent by the `notifications.deliveries` job with retries.
+#   PUBLIC_BASE_URL                 absolute base of links in WeChat messages and e-mails
+#   NOTIFICATIONS_SEND_EVERY_SECONDS how often the worker sends due deliveries
+#   NOTIFICATIONS_LEASE_SECONDS     how long a claimed delivery is reserved for its worker
+#   NOTIFICATIONS_REMINDER_EVENING_AT  "19:00": reminders for tomorrow's visits go out after this
+#   NOTIFICATIONS_REMINDER_BEFORE_MINUTES  the "1 hour before" reminder's lead time
+#   NOTIFICATIONS_DEFAULT_QUIET_HOURS  "22:00-07:00" ("" for none) until a person chooses their own
+#   NOTIFICATIONS_<CHANNEL>_BACKOFF_SECONDS / _MAX_ATTEMPTS  retries per channel (×2 each time, ≤ 1 h)
+#   WECHAT_API_BASE / WECHAT_APP_ID / WECHAT_APP_SECRET  the official account (unset = WeChat off);
+#                                   the base URL points at the local stand-in in tests and the demo
+#   WECHAT_TEMPLATE_IDS             "kind=template_id,...", "*=id" for every kind without its own
+#   NOTIFICATIONS_EMAIL             send e-mail (default: on when EMAIL_HOST is set); EMAIL_* is Django's SMTP
+#   SMS_PROVIDER                    "" (off), "console" (DEVELOPMENT ONLY: logs, sends nothing) or the
+#                                   dotted path of a class implementing notifications.channels.SmsProvider
+NOTIFICATIONS_PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+NOTIFICATIONS_SEND_EVERY_SECONDS = env_int("NOTIFICATIONS_SEND_EVERY_SECONDS", 3)
+NOTIFICATIONS_SEND_BATCH = env_int("NOTIFICATIONS_SEND_BATCH", 50)
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 120)
+NOTIFICATIONS_REMINDER_EVENING_AT = env_str("NOTIFICATIONS_REMINDER_EVENING_AT") or "19:00"
+NOTIFICATIONS_REMINDER_BEFORE_MINUTES = env_int("NOTIFICATIONS_REMINDER_BEFORE_MINUTES", 60)
+NOTIFICATIONS_DEFAULT_QUIET_HOURS = env_str("NOTIFICATIONS_DEFAULT_QUIET_HOURS", "22:00-07:00") or ""
+NOTIFICATIONS_RETRY = {
+    channel: {
+        "base_seconds": env_int(f"NOTIFICATIONS_{channel.upper()}_BACKOFF_SECONDS", base),
+        "max_seconds": 3600,
+        "max_attempts": env_int(f"NOTIFICATIONS_{channel.upper()}_MAX_ATTEMPTS", attempts),
+    }
+    for channel, base, attempts in (("wechat", 30, 12), ("email", 60, 10), ("sms", 60, 8))
+}
+WECHAT_API_BASE = (env_str("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/")
+WECHAT_APP_ID = env_str("WECHAT_APP_ID") or ""
+WECHAT_APP_SECRET = env_str("WECHAT_APP_SECRET") or ""
+WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 10)
+WECHAT_TEMPLATE_IDS = dict(item.split("=", 1) for item in env_list("WECHAT_TEMPLATE_IDS", []))
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "SmartClinic <no-reply@localhost>"
+NOTIFICATIONS_EMAIL = env_bool("NOTIFICATIONS_EMAIL", default=bool(env_str("EMAIL_HOST")))
+SMS_PROVIDER = env_str("SMS_PROVIDER") or ""
+if WECHAT_APP_ID and not WECHAT_APP_SECRET:
+    raise ImproperlyConfigured("WECHAT_APP_ID is set, so WECHAT_APP_SECRET (or WECHAT_APP_SECRET_FILE) must be too.")
+if (WECHAT_APP_ID or NOTIFICATIONS_EMAIL) and not (env_str("PUBLIC_BASE_URL") or DEBUG or TESTING):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be set: links in WeChat messages and e-mails must reach the site.")
+# --- end notifications ----------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -13,5 +13,7 @@ urlpatterns = [
     path("", include("smartclinic.billing.urls")),
     path("", include("smartclinic.queueing.urls")),
     path("", include("smartclinic.visits.urls")),
+    path("", include("smartclinic.feedback.urls")),
     path("", include("smartclinic.interop.urls")),
+    path("", include("smartclinic.notifications.urls")),
 ]

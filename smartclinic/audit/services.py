@@ -9,6 +9,7 @@ from django.db import models, transaction
 
 from smartclinic.audit.models import AuditEntry
 from smartclinic.core.actor import Actor
+from smartclinic.core.compiled import insert_instance
 
 
 def _jsonable(value: Any) -> Any:
@@ -45,7 +46,7 @@ def audit_record(
         subject_type, subject_id = subject_key(subject)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor_id=actor.user.pk if actor.user is not None else None,
         actor_label=actor.label,
         action=action,
@@ -56,6 +57,8 @@ def audit_record(
         request_id=actor.request_id[:100],
         client_ip=actor.client_ip,
     )
+    # A plain INSERT compiled once (AuditEntry.save() only guards against updates).
+    return insert_instance(entry, bypass_save_override=True)
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from smartclinic.booking.models import Appointment, WaitlistEntry
 from smartclinic.core.actor import Actor
+from smartclinic.core.compiled import CompiledQuery
 from smartclinic.core.errors import NotFound
 from smartclinic.identity.models import Dependant, Member
 from smartclinic.scheduling.models import ClinicSession, Department, Doctor, Slot
@@ -33,12 +34,14 @@ def access_own_waitlist_entry(*, actor: Actor, public_id: UUID) -> WaitlistEntry
     return entry
 
 
+# On every booking request: compiled once per process.
+_SLOT_BY_PUBLIC_ID: CompiledQuery[Slot] = CompiledQuery(
+    Slot.objects.select_related("session", "session__department", "session__doctor"), "public_id"
+)
+
+
 def access_bookable_slot(*, public_id: UUID) -> Slot:
-    slot = (
-        Slot.objects.select_related("session", "session__department", "session__doctor")
-        .filter(public_id=public_id)
-        .first()
-    )
+    slot = _SLOT_BY_PUBLIC_ID.first(public_id=public_id)
     if slot is None:
         raise NotFound()
     return slot

@@ -4,11 +4,12 @@ reschedule, the waitlist; and the clinic's session suspension."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import json
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -44,6 +45,7 @@ from smartclinic.core import clock
 from smartclinic.core.idempotency import fingerprint_of, run_idempotent
 from smartclinic.core.ratelimit import limit_booking_writes
 from smartclinic.identity.auth import request_actor, request_user, require_perm
+from smartclinic.identity.models import Member, User
 from smartclinic.identity.selectors import member_of_user
 from smartclinic.scheduling import selectors as scheduling_selectors
 
@@ -107,17 +109,30 @@ def recommendation_list_api(
     )
 
 
+def _member_of(user: User) -> Member | None:
+    """The account's campus member: loaded with the bearer token when the request came with one
+    (``token_authenticate``), looked up otherwise."""
+    related = User.member.related
+    if related.is_cached(user):
+        return cast("Member | None", related.get_cached_value(user))
+    return member_of_user(user=user)
+
+
 @router.post("/appointments", response={201: AppointmentOut})
-def appointment_book_api(request: HttpRequest, payload: AppointmentIn) -> Status[Any]:
+def appointment_book_api(request: HttpRequest, payload: AppointmentIn) -> HttpResponse:
     user = request_user(request)
     limit_booking_writes(request, user=user)
+    # Read before the transaction, so that it holds only the booking's writes: the member, and
+    # the slot with its session, department and doctor (each one compiled query). A stored
+    # answer to an Idempotency-Key always names an existing slot (appointments protect theirs).
+    member = _member_of(user)
+    slot = access_bookable_slot(public_id=payload.slot_id)
 
     def book() -> tuple[int, Any]:
-        member = member_of_user(user=user)
         appointment = services.appointment_book(
             actor=request_actor(request),
             member=member,
-            slot=access_bookable_slot(public_id=payload.slot_id),
+            slot=slot,
             dependant=access_own_dependant_or_none(member=member, public_id=payload.dependant_id),
         )
         return 201, AppointmentOut.model_validate(appointment_out(appointment)).model_dump(mode="json")
@@ -128,7 +143,8 @@ def appointment_book_api(request: HttpRequest, payload: AppointmentIn) -> Status
         fingerprint=fingerprint_of(method="POST", path=request.path, body=payload.model_dump(mode="json")),
         action=book,
     )
-    return Status(status, body)
+    # The body was validated against AppointmentOut when it was made (or stored): sent as it is.
+    return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 
 @router.get("/appointments", response=list[AppointmentOut])

@@ -31,7 +31,9 @@ class RecommendForm(forms.Form):
 
     def __init__(self, *args: Any, language: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["symptoms"].choices = [(s["code"], s["label"]) for s in symptom_choices(language=language)]
+        symptoms = self.fields["symptoms"]
+        assert isinstance(symptoms, forms.MultipleChoiceField)
+        symptoms.choices = [(s["code"], s["label"]) for s in symptom_choices(language=language)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -62,7 +64,9 @@ class BookForm(forms.Form):
 
     def __init__(self, *args: Any, member_name: str, dependants: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].choices = [
+        patient = self.fields["patient"]
+        assert isinstance(patient, forms.ChoiceField)
+        patient.choices = [
             (SELF, _("Myself (%(name)s)") % {"name": member_name}),
             *[(str(d.public_id), f"{d.name} · {d.get_relation_display()}") for d in dependants],
         ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from smartclinic.audit.services import audit_record
 from smartclinic.booking.choices import LIVE_STATUSES, AppointmentSource, AppointmentStatus, WaitlistStatus
-from smartclinic.booking.errors import DuplicateBooking, NotCancellable
+from smartclinic.booking.errors import CardNotBound, DuplicateBooking, NotCancellable
 from smartclinic.booking.events import AppointmentBooked
 from smartclinic.booking.models import Appointment, WaitlistEntry, person_key_for
 from smartclinic.booking.policies import quota_ensure, quota_release, quota_take
@@ -21,6 +22,12 @@ from smartclinic.identity.models import Dependant, Member, User
 from smartclinic.outbox.services import outbox_publish
 from smartclinic.scheduling.choices import SessionStatus
 from smartclinic.scheduling.models import ClinicSession, Slot
+
+
+class WalkInNotToday(ApplicationError):
+    code = "booking.walk_in_not_today"
+    status = 409
+    message = _("Walk-ins are registered for today's sessions only.")
 
 
 class NoWalkInPlace(ApplicationError):
@@ -97,6 +104,8 @@ def walk_in_register(
     if session.status != SessionStatus.OPEN:
         raise NotCancellable()
     now = clock.now()
+    if session.date != timezone.localtime(now).date():
+        raise WalkInNotToday()
     person_key = person_key_for(member=member, dependant=dependant)
     quota_ensure(person_key=person_key)
     slot = (
@@ -106,6 +115,8 @@ def walk_in_register(
     if slot is None:
         raise NoWalkInPlace()
     booked_by: User | None = actor.user or member.account
+    if booked_by is None:
+        raise CardNotBound()
     try:
         with transaction.atomic():
             taken = ClinicSession.objects.filter(pk=session.pk, walkin_used__lt=F("walkin_capacity")).update(

@@ -12,6 +12,7 @@ from smartclinic.booking.choices import LIVE_STATUSES, AppointmentStatus
 from smartclinic.booking.events import BookingBlockedEvent, NoShowRecorded
 from smartclinic.booking.models import Appointment
 from smartclinic.booking.policies import block_if_too_many_no_shows, quota_release
+from smartclinic.booking.services import close_waitlist_offer
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
 from smartclinic.outbox.services import outbox_publish
@@ -44,6 +45,7 @@ def _record_no_show(*, actor: Actor, appointment: Appointment, now: dt.datetime)
     )
     if not updated:
         return 0
+    close_waitlist_offer(appointment_id=appointment.pk, now=now)
     quota_release(person_key=appointment.person_key)
     audit_record(
         actor=actor,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Exists, OuterRef
+from django.utils.translation import get_language
 
 from smartclinic.booking.choices import (
     LIVE_STATUSES,
@@ -42,6 +43,13 @@ SUSPENDED = "suspended"
 def yuan(fen: int) -> str:
     """Integer fen as the price a patient reads: 1000 → "¥10.00"."""
     return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def department_label(department: Department) -> str:
+    """The department's name in the reader's language: its English name, when it has one, for
+    English readers."""
+    english = (get_language() or "").startswith("en")
+    return department.name_en if english and department.name_en else department.name
 
 
 def booking_days(*, today: dt.date) -> list[dt.date]:
@@ -98,7 +106,7 @@ def slot_groups(*, slots: Iterable[Slot], now: dt.datetime) -> list[dict[str, An
                 "ends_at": session.ends_at,
                 "room": session.room or session.department.location,
                 "department_code": session.department.code,
-                "department_name": session.department.name,
+                "department_name": department_label(session.department),
                 "doctor_id": session.doctor.public_id,
                 "doctor_name": session.doctor.name,
                 "doctor_title": session.doctor.get_title_display(),
@@ -130,7 +138,7 @@ def first_day_with_sessions(*, days: list[dt.date], with_sessions: set[dt.date])
 
 
 def department_items(departments: Iterable[Department]) -> list[dict[str, Any]]:
-    return [department_out(department) for department in departments]
+    return [{**department_out(department), "name": department_label(department)} for department in departments]
 
 
 def doctor_items(doctors: Iterable[Doctor], *, next_free: dict[int, Slot]) -> list[dict[str, Any]]:
@@ -144,7 +152,7 @@ def doctor_items(doctors: Iterable[Doctor], *, next_free: dict[int, Slot]) -> li
                 "id": doctor.public_id,
                 "name": doctor.name,
                 "title": doctor.get_title_display(),
-                "departments": [{"code": d.code, "name": d.name} for d in departments],
+                "departments": [{"code": d.code, "name": department_label(d)} for d in departments],
                 "specialties": list(doctor.specialties),
                 "room": doctor.room,
                 "next_free_at": slot.starts_at if slot else None,
@@ -176,6 +184,7 @@ def appointment_item(appointment: Appointment, *, now: dt.datetime, rebooked: bo
     awaiting = live and appointment.hold_expires_at is not None and appointment.hold_expires_at > now
     item.update(
         {
+            "department_name": department_label(appointment.department),
             "status_display": status.label,
             "status_tone": "warning" if awaiting else _STATUS_TONE.get(status, "neutral"),
             "source_display": AppointmentSource(appointment.source).label,
@@ -250,7 +259,7 @@ def my_waitlist(*, member: Member, limit: int = 50) -> list[dict[str, Any]]:
                 "status_display": status.label,
                 "is_open": status in OPEN_WAITLIST_STATUSES,
                 "can_leave": status == WaitlistStatus.WAITING,
-                "department_name": entry.department.name,
+                "department_name": department_label(entry.department),
                 "patient_name": entry.dependant.name if entry.dependant else "",
                 "period": Period(entry.session.period).label if entry.session else "",
             }

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import formats, timezone
 
 from smartclinic.booking.choices import AppointmentStatus
 from smartclinic.booking.errors import BookingBlocked, TooManyAppointments
 from smartclinic.booking.models import Appointment, PersonQuota
+from smartclinic.core.compiled import column_of
+
+
+@cache
+def _sql(vendor: str) -> dict[str, str]:
+    """The quota statements of the booking path, written once per database vendor (the same
+    text serves PostgreSQL and SQLite); names come from the model."""
+    qn = connection.ops.quote_name
+    meta = PersonQuota._meta
+    table = qn(meta.db_table)
+    key, live, blocked, pk = (
+        qn(column_of(PersonQuota, name)) for name in ("person_key", "live_count", "blocked_until", "id")
+    )
+    # Only quoted names from the model go into the text; every value is a bound parameter.
+    return {
+        "ensure": f"INSERT INTO {table} ({key}, {live}) VALUES (%s, 0) ON CONFLICT ({key}) DO NOTHING",  # noqa: S608
+        # One statement: the first booking creates the row with one place taken; later ones take
+        # a place only under the limit and when not blocked (no row back otherwise).
+        "take_or_create": (
+            f"INSERT INTO {table} ({key}, {live}, {blocked}) VALUES (%s, 1, NULL) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO UPDATE SET {live} = {table}.{live} + 1 "
+            f"WHERE {table}.{live} < %s AND ({table}.{blocked} IS NULL OR {table}.{blocked} <= %s) "
+            f"RETURNING {table}.{pk}"
+        ),
+    }
 
 
 def quota_ensure(*, person_key: str) -> None:
-    """Create the person's quota row once (outside the booking transaction, race-safe)."""
-    PersonQuota.objects.get_or_create(person_key=person_key)
+    """Create the person's quota row once (race-safe: a concurrent twin's row is left as it is)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(connection.vendor)["ensure"], [person_key])
 
 
 def _show(moment: dt.datetime) -> str:
@@ -33,6 +61,30 @@ def quota_take(*, person_key: str, now: dt.datetime) -> None:
     )
     if taken:
         return
+    _refuse(person_key=person_key, now=now)
+
+
+def quota_take_or_create(*, person_key: str, now: dt.datetime) -> None:
+    """``quota_ensure`` and ``quota_take`` in one statement, for the booking transaction: an
+    upsert that creates the row with one place taken, or takes one under the limit and outside
+    a no-show block. It locks the person's row the same way; a refusal raises the same errors."""
+    limit = settings.BOOKING_MAX_LIVE_APPOINTMENTS
+    if limit < 1:  # nobody may hold one: the row still comes first, as with quota_ensure
+        quota_ensure(person_key=person_key)
+        quota_take(person_key=person_key, now=now)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql(connection.vendor)["take_or_create"],
+            [person_key, limit, connection.ops.adapt_datetimefield_value(now)],
+        )
+        taken = cursor.fetchone()
+    if taken is None:
+        _refuse(person_key=person_key, now=now)
+
+
+def _refuse(*, person_key: str, now: dt.datetime) -> None:
+    limit = settings.BOOKING_MAX_LIVE_APPOINTMENTS
     quota = PersonQuota.objects.get(person_key=person_key)
     if quota.blocked_until is not None and quota.blocked_until > now:
         raise BookingBlocked(

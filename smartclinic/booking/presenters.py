@@ -41,8 +41,8 @@ def doctor_out(doctor: Doctor, *, next_free: Slot | None) -> dict[str, Any]:
         "biography": doctor.biography,
         "photo_url": doctor.photo_url,
         "room": doctor.room,
-        "rating": None,
-        "rating_count": 0,
+        "rating": doctor.rating,
+        "rating_count": doctor.rating_count,
         "next_free_slot": slot_brief(next_free),
     }
 

@@ -1,6 +1,6 @@
-""" "Help me choose" (按推荐): departments ranked by the triage table, then doctors ranked by the
-department's fit, their specialties, how soon they have a free slot, and whether the patient has
-seen them before. Doctors' ratings join the ranking once evaluations exist."""
+"""Help me choose (按推荐): departments ranked by the triage table, then doctors ranked by the
+department's fit, their specialties, how soon they have a free slot, whether the patient has seen
+them before, and patients' ratings once a doctor has a few."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from smartclinic.scheduling.models import Department, Doctor, Slot
 GENERAL_PRACTICE = "NK"
 MAX_DEPARTMENTS = 3
 MAX_DOCTORS = 6
+MIN_RATINGS = 3  # fewer ratings say too little to rank by
 
 
 def _english(language: str) -> bool:
@@ -116,6 +117,13 @@ def _rank_doctors(
         avail_score, avail_reason = _availability(next_free.get(view.doctor.pk), now, language)
         reasons = [*spec_reasons, avail_reason]
         total = fit + spec_score + avail_score
+        if view.doctor.rating_count >= MIN_RATINGS and view.doctor.rating is not None:
+            total += (view.doctor.rating - 3.0) * 0.3
+            reasons.append(
+                f"rated {view.doctor.rating}/5 by {view.doctor.rating_count} patients"
+                if _english(language)
+                else f"{view.doctor.rating_count} 位患者评分 {view.doctor.rating}/5"
+            )
         if view.doctor.pk in seen:
             total += 0.5
             reasons.append("you have seen this doctor before" if _english(language) else "您曾就诊于该医生")

@@ -9,6 +9,7 @@ from smartclinic.booking.models import Appointment, WaitlistEntry
 from smartclinic.identity.models import Member
 from smartclinic.scheduling.choices import SessionStatus
 from smartclinic.scheduling.models import Doctor, Slot
+from smartclinic.scheduling.rules import booking_closes_at
 
 
 def appointment_list_for_member(*, member: Member) -> QuerySet[Appointment]:
@@ -50,12 +51,13 @@ def next_free_slot_by_doctor(*, doctors: list[Doctor], now: dt.datetime, horizon
             starts_at__lt=now + dt.timedelta(days=horizon_days),
             booked__lt=F("capacity"),
         )
-        .select_related("session")
+        .select_related("session__department")
         .order_by("starts_at")
     )
     first: dict[int, Slot] = {}
     for slot in slots:
-        first.setdefault(slot.session.doctor_id, slot)
+        if now < booking_closes_at(department=slot.session.department, slot=slot):
+            first.setdefault(slot.session.doctor_id, slot)
     return first
 
 

@@ -9,13 +9,20 @@ transaction the hot slot row is locked last, so its lock is held for as short a 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import formats, timezone
 
 from smartclinic.audit.services import audit_record
-from smartclinic.booking.choices import LIVE_STATUSES, AppointmentSource, AppointmentStatus, CancelReason
+from smartclinic.booking.choices import (
+    LIVE_STATUSES,
+    AppointmentSource,
+    AppointmentStatus,
+    CancelReason,
+    WaitlistStatus,
+)
 from smartclinic.booking.errors import (
     BookingClosed,
     CancelTooLate,
@@ -29,10 +36,11 @@ from smartclinic.booking.errors import (
     SlotFull,
 )
 from smartclinic.booking.events import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
-from smartclinic.booking.models import Appointment, person_key_for
-from smartclinic.booking.policies import quota_ensure, quota_release, quota_take
+from smartclinic.booking.models import Appointment, WaitlistEntry, person_key_for
+from smartclinic.booking.policies import quota_ensure, quota_release, quota_take, quota_take_or_create
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
+from smartclinic.core.compiled import column_of, insert_instance
 from smartclinic.core.errors import NotFound
 from smartclinic.identity.models import Dependant, Member, User
 from smartclinic.outbox.services import outbox_publish
@@ -70,8 +78,22 @@ def check_slot_bookable(*, slot: Slot, now: dt.datetime) -> None:
         raise BookingClosed()
 
 
+@cache
+def _take_slot_sql(vendor: str) -> str:
+    qn = connection.ops.quote_name
+    meta = Slot._meta
+    table = qn(meta.db_table)
+    pk, booked, capacity = (qn(column_of(Slot, name)) for name in ("id", "booked", "capacity"))
+    return f"UPDATE {table} SET {booked} = {booked} + 1 WHERE {pk} = %s AND {booked} < {capacity}"  # noqa: S608
+
+
 def _take_slot(slot: Slot) -> None:
-    taken = Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity")).update(booked=F("booked") + 1)
+    """The conditional update that decides: one place, only while ``booked < capacity``
+    (``Slot.objects.filter(pk=..., booked__lt=F("capacity")).update(booked=F("booked") + 1)``,
+    written out once instead of compiled on every booking)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_take_slot_sql(connection.vendor), [slot.pk])
+        taken = cursor.rowcount
     if not taken:
         raise SlotFull()
 
@@ -96,7 +118,7 @@ def _insert_appointment(
     if booker is None:
         raise CardNotBound()
     session = slot.session
-    appointment = Appointment.objects.create(
+    appointment = Appointment(
         member=member,
         dependant=dependant,
         person_key=person_key_for(member=member, dependant=dependant),
@@ -112,6 +134,13 @@ def _insert_appointment(
         hold_expires_at=hold_expires_at,
         rescheduled_from=rescheduled_from,
     )
+    # The session came with its department and doctor: the appointment shows them without
+    # loading them again.
+    if ClinicSession.department.is_cached(session):
+        appointment.department = session.department
+    if ClinicSession.doctor.is_cached(session):
+        appointment.doctor = session.doctor
+    insert_instance(appointment)
     audit_record(
         actor=actor,
         action="booking.appointment_booked",
@@ -174,32 +203,55 @@ def appointment_book(
     if slot.booked >= slot.capacity:
         raise SlotFull()  # cheap early answer during a rush; the conditional update decides
     person_key = person_key_for(member=member, dependant=dependant)
-    quota_ensure(person_key=person_key)
+    # One short transaction, the hot slot row locked last: the person's quota (created on the
+    # first booking, in the same statement), the appointment with its audit entry and event,
+    # then the slot's conditional update. Each statement is compiled once per process.
     try:
         with transaction.atomic():
-            quota_take(person_key=person_key, now=now)
+            quota_take_or_create(person_key=person_key, now=now)
             appointment = _insert_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
             _take_slot(slot)
     except IntegrityError as exc:
         # The only unique index the insert can hit is one live appointment per person,
         # department and day (a concurrent twin of this request won).
+        quota_ensure(person_key=person_key)  # the person's quota row exists whatever the outcome
         raise DuplicateBooking() from exc
+    except SlotFull:
+        quota_ensure(person_key=person_key)
+        raise
     return appointment
 
 
 def _mark_cancelled(*, appointment: Appointment, status: str, reason: str, now: dt.datetime) -> bool:
-    return bool(
+    cancelled = bool(
         Appointment.objects.filter(pk=appointment.pk, status__in=LIVE_STATUSES).update(
             status=status, cancel_reason=reason, cancelled_at=now, hold_expires_at=None, updated_at=now
         )
     )
+    if cancelled:
+        close_waitlist_offer(appointment_id=appointment.pk, now=now)
+    return cancelled
+
+
+def close_waitlist_offer(*, appointment_id: int, now: dt.datetime) -> None:
+    """An offered place that ends (cancelled, no-show) closes its waitlist entry, so the person
+    may queue for that department and day again."""
+    WaitlistEntry.objects.filter(appointment_id=appointment_id, status=WaitlistStatus.OFFERED).update(
+        status=WaitlistStatus.CANCELLED, updated_at=now
+    )
 
 
 def release_place(*, actor: Actor, appointment: Appointment, now: dt.datetime) -> None:
-    """Give the appointment's place back: the person's quota, the slot, then the waitlist."""
+    """Give the appointment's place back: the person's quota, then the slot and the waitlist —
+    or, for a walk-in, the session's walk-in share it was taken from."""
     from smartclinic.booking.waitlist import waitlist_promote_for_slot
 
     quota_release(person_key=appointment.person_key)
+    if appointment.source == AppointmentSource.WALK_IN:
+        ClinicSession.objects.filter(pk=appointment.session_id, walkin_used__gt=0).update(
+            walkin_used=F("walkin_used") - 1
+        )
+        return
     _free_slot(appointment.slot_id)
     waitlist_promote_for_slot(actor=actor, slot_id=appointment.slot_id, now=now)
 
@@ -262,6 +314,9 @@ def _reschedule(*, actor: Actor, appointment: Appointment, new_slot: Slot, now: 
         raise CancelTooLate(CancelTooLate.message % {"deadline": _show(deadline)}, deadline=deadline.isoformat())
     if new_slot.pk == old_slot.pk:
         return appointment
+    if appointment.source == AppointmentSource.WALK_IN or appointment.hold_expires_at is not None:
+        # A walk-in has no booked slot to move; an offer must be confirmed before it is moved.
+        raise NotCancellable()
     keeps_payment = appointment.status == AppointmentStatus.PAID and new_slot.session.fee == appointment.fee
     if appointment.status == AppointmentStatus.PAID and not keeps_payment:
         raise NotCancellable(extra_reason="fee_differs")

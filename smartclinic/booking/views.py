@@ -232,6 +232,7 @@ def slot_confirm(request: HttpRequest, member: Member, slot_id: UUID) -> HttpRes
         "room": session.room,
         "opening_hours": session.department.opening_hours,
         "has_dependants": bool(dependants),
+        "member_name": member.name,
     }
     return render(request, "booking/slot_confirm.html", context, status=422 if form.errors else 200)
 

@@ -8,6 +8,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from smartclinic.audit.services import audit_record
 from smartclinic.booking.choices import (
@@ -21,9 +22,11 @@ from smartclinic.booking.choices import (
 from smartclinic.booking.errors import (
     AlreadyWaitlisted,
     BookingBlocked,
+    BookingClosed,
     CardNotBound,
     DuplicateBooking,
     NotCancellable,
+    NotOpenYet,
     OfferExpired,
     SlotsStillAvailable,
     TooManyAppointments,
@@ -38,6 +41,7 @@ from smartclinic.booking.services import (
 )
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
+from smartclinic.identity.choices import MemberStatus
 from smartclinic.identity.models import Dependant, Member
 from smartclinic.outbox.services import outbox_publish
 from smartclinic.scheduling.choices import SessionStatus
@@ -59,6 +63,25 @@ def _free_slots(*, department: Department, date: dt.date, session: ClinicSession
     return slots.exists()
 
 
+def _check_line_open(*, department: Department, date: dt.date, session: ClinicSession | None, now: dt.datetime) -> None:
+    """A line can be joined only for released sessions whose booking has not closed yet."""
+    sessions = ClinicSession.objects.filter(department=department, date=date, status=SessionStatus.OPEN)
+    if session is not None:
+        sessions = sessions.filter(pk=session.pk)
+    released = sessions.filter(opens_at__lte=now)
+    if not released.exists():
+        first = sessions.order_by("opens_at").first()
+        if first is None:
+            raise BookingClosed()
+        shown = timezone.localtime(first.opens_at).strftime("%Y-%m-%d %H:%M")
+        raise NotOpenYet(NotOpenYet.message % {"opens_at": shown}, opens_at=first.opens_at.isoformat())
+    still_bookable = Slot.objects.filter(
+        session__in=released, starts_at__gt=now + dt.timedelta(minutes=department.booking_stop_minutes)
+    )
+    if not still_bookable.exists():
+        raise BookingClosed()
+
+
 def waitlist_join(
     *,
     actor: Actor,
@@ -74,6 +97,7 @@ def waitlist_join(
     now = clock.now()
     if session is not None and session.status != SessionStatus.OPEN:
         raise NotCancellable()
+    _check_line_open(department=department, date=date, session=session, now=now)
     if _free_slots(department=department, date=date, session=session, now=now):
         raise SlotsStillAvailable()
     person_key = person_key_for(member=member, dependant=dependant)
@@ -133,6 +157,7 @@ def waitlist_promote_for_slot(*, actor: Actor, slot_id: int, now: dt.datetime) -
     line = (
         WaitlistEntry.objects.select_for_update(of=("self",))
         .filter(status=WaitlistStatus.WAITING, department_id=session.department_id, date=session.date)
+        .filter(member__status=MemberStatus.ACTIVE)
         .filter(Q(session=session) | Q(session__isnull=True))
         .select_related("member", "dependant", "requested_by")
         .order_by("id")
@@ -233,6 +258,15 @@ def waitlist_offers_expire(*, actor: Actor) -> int:
             release_place(actor=actor, appointment=appointment, now=now)
             expired += 1
     return expired
+
+
+def waitlist_close_for_member(*, actor: Actor, member_public_id: str) -> int:
+    """Close the places in line of a member who is no longer active (their offers' appointments
+    are cancelled by the caller)."""
+    entries = list(WaitlistEntry.objects.filter(member__public_id=member_public_id, status=WaitlistStatus.WAITING))
+    for entry in entries:
+        _close_entry(actor=actor, entry=entry, status=WaitlistStatus.CANCELLED)
+    return len(entries)
 
 
 def waitlist_close_for_session(*, actor: Actor, session: ClinicSession) -> int:

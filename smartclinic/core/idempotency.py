@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from smartclinic.core.compiled import CompiledQuery, insert_instance
 from smartclinic.core.errors import ApplicationError
 from smartclinic.core.models import IdempotencyRecord
 
@@ -34,8 +35,11 @@ def fingerprint_of(*, method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
+_RECORD: CompiledQuery[IdempotencyRecord] = CompiledQuery(IdempotencyRecord.objects.all(), "user", "key")
+
+
 def _stored(user_id: int, key: str, fingerprint: str) -> tuple[int, Any] | None:
-    record = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+    record = _RECORD.first(user=user_id, key=key)  # unique per (user, key)
     if record is None:
         return None
     if record.fingerprint != fingerprint:
@@ -59,8 +63,8 @@ def run_idempotent(
     try:
         with transaction.atomic():
             status, body = action()
-            IdempotencyRecord.objects.create(
-                user_id=user_id, key=key, fingerprint=fingerprint, status_code=status, body=body
+            insert_instance(
+                IdempotencyRecord(user_id=user_id, key=key, fingerprint=fingerprint, status_code=status, body=body)
             )
         return status, body
     except (ApplicationError, IntegrityError):

@@ -35,8 +35,9 @@ DEMO_DOCTOR = "doctor1"  # works every period today, so the demo can book at onc
 WEEKDAYS = {"Mon": 0, "Tue": 1, "Wed": 2, "Thu": 3, "Fri": 4, "Sat": 5, "Sun": 6}
 PERIODS = {"AM": Period.MORNING, "PM": Period.AFTERNOON, "EVE": Period.EVENING}
 
-# Days off in the horizon, as (days from today, doctor or None for the whole clinic, reason).
-# Never today and never doctor1: the demo needs doctor1 today.
+# Days off in the horizon, as (days from today, doctor or None for the whole clinic, reason); the
+# clinic's holiday moves to the next Monday from a weekend. Never today and never doctor1: the
+# demo needs doctor1 today.
 DAYS_OFF: tuple[tuple[int, str | None, str], ...] = (
     (10, None, "全院业务培训，停诊一天"),
     (1, "doctor2", "外出参加学术会议"),
@@ -157,6 +158,8 @@ def _seed_days_off(*, doctors: dict[str, Doctor], today: dt.date) -> int:
     for days, username, reason in DAYS_OFF:
         date = today + dt.timedelta(days=days)
         doctor = doctors[username] if username is not None else None
+        while doctor is None and date.weekday() >= WEEKDAYS["Sat"]:  # a holiday on a working day
+            date += dt.timedelta(days=1)
         sessions = ClinicSession.objects.filter(date=date)
         if doctor is None:
             if holiday_planned or sessions.exists():

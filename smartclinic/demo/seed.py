@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from smartclinic.audit.services import audit_record
+from smartclinic.billing.demo import seed_card_balances
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
 from smartclinic.core.crypto import lookup_hash
@@ -298,6 +299,7 @@ def seed_demo(
     patient1 = Member.objects.filter(account__username="patient1").first()
     schedule = seed_schedules(actor=actor, doctors=clinic.doctors, patient=patient1)
     patients = [account for account in others if account.role == Role.PATIENT]
+    seed_card_balances(members=Member.objects.filter(number__in=[p.member_number for p in patients if p.member_number]))
     staff_accounts = [account for account in others if account.role != Role.PATIENT]
     report = SeedReport(
         seed=seed,

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from smartclinic.core.compiled import CompiledQuery
 from smartclinic.core.crypto import lookup_hash
 from smartclinic.identity.models import Dependant, Member, User
 from smartclinic.identity.validators import is_valid_national_id
 
+_MEMBER_OF_ACCOUNT: CompiledQuery[Member] = CompiledQuery(Member.objects.all(), "account")
+
 
 def member_of_user(*, user: User) -> Member | None:
-    return Member.objects.filter(account=user).first()
+    """The campus member bound to the account (at most one: the binding is one-to-one)."""
+    return _MEMBER_OF_ACCOUNT.first(account=user.pk)
 
 
 def dependant_list_for_owner(*, owner: Member) -> QuerySet[Dependant]:

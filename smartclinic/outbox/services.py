@@ -9,6 +9,7 @@ from django.db import transaction
 from smartclinic.audit.services import audit_record
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
+from smartclinic.core.compiled import insert_instance
 from smartclinic.outbox.choices import MessageStatus
 from smartclinic.outbox.models import OutboxMessage
 
@@ -27,10 +28,8 @@ def outbox_publish(event: DomainEvent, *, delay: dt.timedelta | None = None) -> 
     """Store the event in the caller's transaction; the worker delivers it after commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish events inside the transaction of the change they describe")
-    return OutboxMessage.objects.create(
-        name=event.name,
-        payload=event.payload(),
-        available_at=clock.now() + (delay or dt.timedelta()),
+    return insert_instance(
+        OutboxMessage(name=event.name, payload=event.payload(), available_at=clock.now() + (delay or dt.timedelta()))
     )
 
 

@@ -37,3 +37,27 @@ class InvalidCheckInCode(ApplicationError):
     code = "queueing.invalid_check_in_code"
     status = 400
     message = _("This check-in code is not valid or has expired. Scan the code at the clinic again.")
+
+
+class NoSessionForDoctor(ApplicationError):
+    code = "queueing.no_session_for_doctor"
+    status = 409
+    message = _("That doctor does not consult on this day.")
+
+
+class PriorityReasonRequired(ApplicationError):
+    code = "queueing.priority_reason_required"
+    status = 422
+    message = _("Give the reason for the priority (for example: fever of 39.5 °C, wheelchair).")
+
+
+class InvalidVitals(ApplicationError):
+    code = "queueing.invalid_vitals"
+    status = 422
+    message = _("These vital signs are not plausible: %(fields)s.")
+
+
+class NothingToCheckIn(ApplicationError):
+    code = "queueing.nothing_to_check_in"
+    status = 404
+    message = _("You have no paid appointment waiting for check-in today.")

@@ -7,7 +7,7 @@ from smartclinic.booking.models import Appointment
 from smartclinic.core.models import BaseModel
 from smartclinic.identity.models import Dependant, Member
 from smartclinic.queueing.choices import Priority, TicketStatus
-from smartclinic.scheduling.models import ClinicSession, Doctor
+from smartclinic.scheduling.models import ClinicSession, Department, Doctor
 
 
 class QueueCounter(models.Model):
@@ -55,6 +55,13 @@ class Ticket(BaseModel):
             models.UniqueConstraint(fields=["session", "number"], name="ticket_number_unique_in_session"),
         ]
         indexes = [models.Index(fields=["doctor", "status"]), models.Index(fields=["session", "status", "rank"])]
+        permissions = [
+            ("check_in_ticket", _("Can check patients in")),
+            ("call_ticket", _("Can call, recall and skip the patients of their own queue")),
+            ("transfer_ticket", _("Can transfer a patient to another doctor's queue")),
+            ("prioritize_ticket", _("Can give a patient priority in the queue")),
+            ("register_walk_in", _("Can register walk-in patients")),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -69,7 +76,10 @@ class QueueEvent(models.Model):
     saw (SSE ``Last-Event-ID``), so a reconnect never misses a call."""
 
     session = models.ForeignKey(ClinicSession, on_delete=models.CASCADE, related_name="queue_events")
+    # Where the ticket is being seen when the event happens (after a transfer: the new doctor's
+    # department), so a screen or a station reads only its own events.
     department_id = models.BigIntegerField(db_index=True)
+    doctor_id = models.BigIntegerField(null=True, db_index=True)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20)
     data = models.JSONField(default=dict)
@@ -111,3 +121,23 @@ class Vitals(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.created_at:%H:%M}"
+
+
+class Screen(BaseModel):
+    """A waiting-room display. It signs in with nothing but the secret token in its URL; only a
+    hash of the token is stored, so a leaked database shows no usable screen address."""
+
+    name = models.CharField(_("name"), max_length=100)
+    departments = models.ManyToManyField(Department, related_name="screens", verbose_name=_("departments shown"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(_("token ends with"), max_length=8, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waiting-room screen")
+        verbose_name_plural = _("waiting-room screens")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

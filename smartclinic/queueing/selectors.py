@@ -3,11 +3,13 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from smartclinic.core import clock
+from smartclinic.identity.models import Member
 from smartclinic.queueing.choices import OPEN_STATUSES, TicketStatus
 from smartclinic.queueing.models import QueueEvent, Ticket
-from smartclinic.scheduling.models import Doctor
+from smartclinic.scheduling.models import ClinicSession, Doctor
 
 CALL_ORDER = ("-priority", "rank", "number")
 DEFAULT_VISIT_MINUTES = 10.0
@@ -32,14 +34,22 @@ def ticket_list_for_doctor(*, doctor: Doctor, date: dt.date) -> QuerySet[Ticket]
 
 
 def tickets_ahead(*, ticket: Ticket) -> int:
-    """How many will be called before this ticket (the one being called counts)."""
-    if ticket.status == TicketStatus.WAITING:
-        line = list(ticket_line(doctor=ticket.doctor, date=ticket.session.date).values_list("pk", flat=True))
-        return len(line)
-    if ticket.status != TicketStatus.ARRIVED:
+    """How many checked-in patients will be called before this ticket. For a ticket not yet
+    checked in: everyone checked in now (it would join behind them, at best). The patient in the
+    consulting room is not counted here; ``estimated_wait_minutes`` adds their visit."""
+    if ticket.status not in (TicketStatus.WAITING, TicketStatus.ARRIVED):
         return 0
     line = list(ticket_line(doctor=ticket.doctor, date=ticket.session.date).values_list("pk", flat=True))
+    if ticket.status == TicketStatus.WAITING:
+        return len(line)
     return line.index(ticket.pk) if ticket.pk in line else 0
+
+
+def doctor_busy(*, doctor: Doctor, date: dt.date) -> bool:
+    """Someone is called or in the consulting room."""
+    return Ticket.objects.filter(
+        doctor=doctor, session__date=date, status__in=(TicketStatus.CALLED, TicketStatus.IN_VISIT)
+    ).exists()
 
 
 def recent_visit_minutes(*, doctor: Doctor, date: dt.date, sample: int = 10) -> float:
@@ -54,7 +64,12 @@ def recent_visit_minutes(*, doctor: Doctor, date: dt.date, sample: int = 10) -> 
 
 
 def estimated_wait_minutes(*, ticket: Ticket) -> float:
-    return tickets_ahead(ticket=ticket) * recent_visit_minutes(doctor=ticket.doctor, date=ticket.session.date)
+    """Patients ahead (plus the one in the room) times the doctor's recent pace."""
+    if ticket.status not in (TicketStatus.WAITING, TicketStatus.ARRIVED):
+        return 0.0
+    date = ticket.session.date
+    busy = 1 if doctor_busy(doctor=ticket.doctor, date=date) else 0
+    return (tickets_ahead(ticket=ticket) + busy) * recent_visit_minutes(doctor=ticket.doctor, date=date)
 
 
 def ticket_for_appointment(*, appointment_id: int) -> Ticket | None:
@@ -80,3 +95,23 @@ def queue_events_after(
     if department_ids is not None:
         events = events.filter(department_id__in=department_ids)
     return events[:limit]
+
+
+def doctor_session_of_day(*, ticket: Ticket) -> ClinicSession:
+    """Where the ticket is seen today: its own session, or after a transfer the new doctor's
+    session of that day (the one running now, else the first)."""
+    session = ticket.session
+    if ticket.doctor_id == session.doctor_id:
+        return session
+    sessions = list(ClinicSession.objects.filter(doctor_id=ticket.doctor_id, date=session.date).order_by("starts_at"))
+    now = clock.now()
+    current = [s for s in sessions if s.starts_at <= now <= s.ends_at]
+    return (current or sessions or [session])[0]
+
+
+def member_by_number_or_card(*, ref: str) -> Member | None:
+    """A member by member number or campus card number (typed, or read by a card reader)."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    return Member.objects.filter(Q(number=ref) | Q(card_number=ref)).first()

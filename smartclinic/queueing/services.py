@@ -5,6 +5,7 @@ read-then-write), an audit entry and a queue event for the screens, in one trans
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -12,18 +13,31 @@ from django.db.models import F
 from django.utils import timezone
 
 from smartclinic.audit.services import audit_record
-from smartclinic.booking.choices import AppointmentStatus
-from smartclinic.booking.lifecycle import appointment_mark_arrived
+from smartclinic.booking.choices import AppointmentSource, AppointmentStatus
+from smartclinic.booking.lifecycle import appointment_complete, appointment_mark_arrived, walk_in_register
 from smartclinic.booking.models import Appointment
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
+from smartclinic.identity.models import Dependant, Member
 from smartclinic.outbox.services import outbox_publish
+from smartclinic.queueing.bus import announce_after_commit, channels_for
 from smartclinic.queueing.choices import Priority, TicketStatus
-from smartclinic.queueing.errors import NotPaid, PatientAlreadyCalled, QueueEmpty, TicketStateError, WrongDay
+from smartclinic.queueing.errors import (
+    InvalidVitals,
+    NoSessionForDoctor,
+    NothingToCheckIn,
+    NotPaid,
+    PatientAlreadyCalled,
+    PriorityReasonRequired,
+    QueueEmpty,
+    TicketStateError,
+    WrongDay,
+)
 from smartclinic.queueing.events import TicketCalled, TicketIssued, TurnNear
-from smartclinic.queueing.models import QueueCounter, QueueEvent, Ticket
+from smartclinic.queueing.models import QueueCounter, QueueEvent, Ticket, Vitals
 from smartclinic.queueing.ordering import arrival_rank, is_late, rejoin_rank
-from smartclinic.queueing.selectors import CALL_ORDER
+from smartclinic.queueing.presenters import mask_name
+from smartclinic.queueing.selectors import CALL_ORDER, doctor_session_of_day
 from smartclinic.scheduling.models import ClinicSession, Doctor
 
 TURN_NEAR_AHEAD = 3
@@ -40,17 +54,25 @@ def _next_number(session: ClinicSession) -> int:
     return QueueCounter.objects.values_list("last_number", flat=True).get(session=session)
 
 
-def _event(ticket: Ticket, kind: str, **data: Any) -> None:
-    QueueEvent.objects.create(
+def _event(ticket: Ticket, kind: str, *, also_doctor_ids: tuple[int, ...] = (), **data: Any) -> QueueEvent:
+    where = doctor_session_of_day(ticket=ticket)
+    event = QueueEvent.objects.create(
         session_id=ticket.session_id,
-        department_id=ticket.session.department_id,
+        department_id=where.department_id,
+        doctor_id=ticket.doctor_id,
         ticket=ticket,
         kind=kind,
         data={"code": ticket.code, "status": ticket.status, **data},
     )
-    from smartclinic.queueing.bus import announce_after_commit
-
-    announce_after_commit(department_id=ticket.session.department_id, session_id=ticket.session_id)
+    announce_after_commit(
+        channels=channels_for(
+            department_id=where.department_id,
+            doctor_ids=(ticket.doctor_id, *also_doctor_ids),
+            ticket_id=ticket.pk,
+        )
+        | (channels_for(department_id=ticket.session.department_id) if also_doctor_ids else set())
+    )
+    return event
 
 
 @transaction.atomic
@@ -116,17 +138,20 @@ def ticket_check_in(*, actor: Actor, ticket: Ticket) -> Ticket:
     if timezone.localtime(now).date() != ticket.session.date:
         raise WrongDay()
     slot_start = ticket.appointment.slot.starts_at
+    walk_in = ticket.appointment.source == AppointmentSource.WALK_IN
     ticket = _transition(
         ticket=ticket,
         source=(TicketStatus.WAITING,),
         target=TicketStatus.ARRIVED,
         checked_in_at=now,
-        late=is_late(slot_starts_at=slot_start, checked_in_at=now),
+        late=not walk_in and is_late(slot_starts_at=slot_start, checked_in_at=now),
         rank=arrival_rank(
             slot_starts_at=slot_start,
             session_ends_at=ticket.session.ends_at,
             session_starts_at=ticket.session.starts_at,
             checked_in_at=now,
+            number=ticket.number,
+            walk_in=walk_in,
         ),
     )
     appointment_mark_arrived(actor=actor, appointment=ticket.appointment)
@@ -153,14 +178,16 @@ def ticket_call_next(*, actor: Actor, doctor: Doctor, date: dt.date | None = Non
     """Call the first checked-in patient in line for ``doctor``. One at a time: a patient already
     called must be started or skipped first."""
     date = date or clock.today()
+    # One caller per doctor at a time (a double click, two tabs): the doctor's row is the lock.
+    # Without it both callers would pass the check below and call two different patients.
+    Doctor.objects.select_for_update().filter(pk=doctor.pk).first()
     called = Ticket.objects.filter(doctor=doctor, session__date=date, status=TicketStatus.CALLED).first()
     if called is not None:
         raise PatientAlreadyCalled(
             PatientAlreadyCalled.message % {"code": called.code}, ticket_id=str(called.public_id)
         )
     candidate = (
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(doctor=doctor, session__date=date, status=TicketStatus.ARRIVED)
+        Ticket.objects.filter(doctor=doctor, session__date=date, status=TicketStatus.ARRIVED)
         .order_by(*CALL_ORDER)
         .first()
     )
@@ -176,7 +203,7 @@ def _call(*, actor: Actor, ticket: Ticket, doctor: Doctor, date: dt.date, kind: 
     )
     ticket = Ticket.objects.select_related("session__department", "doctor", "member", "dependant").get(pk=ticket.pk)
     _audit(actor, ticket, f"ticket_{kind}")
-    room = doctor.room or ticket.session.room
+    room = doctor_session_of_day(ticket=ticket).room or doctor.room
     _event(ticket, kind, room=room, name=mask_name(ticket.patient_name), doctor=doctor.name)
     outbox_publish(TicketCalled(ticket_id=ticket.public_id, member_id=ticket.member.public_id, room=room))
     _notify_turn_near(doctor=doctor, date=date)
@@ -236,16 +263,35 @@ def ticket_finish(*, actor: Actor, ticket: Ticket) -> Ticket:
     ticket = _transition(
         ticket=ticket, source=(TicketStatus.IN_VISIT,), target=TicketStatus.DONE, finished_at=clock.now()
     )
+    appointment_complete(actor=actor, appointment=ticket.appointment)
     _audit(actor, ticket, "ticket_finished")
     _event(ticket, "finished")
     return ticket
 
 
 @transaction.atomic
+def ticket_cancel(*, actor: Actor, ticket: Ticket, reason: str) -> Ticket:
+    """The appointment behind the ticket was cancelled (refund, rescheduling, a suspended
+    session): the number leaves the queue for good (it is never handed out again)."""
+    ticket = _transition(
+        ticket=ticket,
+        source=(TicketStatus.WAITING, TicketStatus.ARRIVED, TicketStatus.SKIPPED),
+        target=TicketStatus.CANCELLED,
+    )
+    _audit(actor, ticket, "ticket_cancelled", reason=reason)
+    _event(ticket, "cancelled")
+    return ticket
+
+
+@transaction.atomic
 def ticket_transfer(*, actor: Actor, ticket: Ticket, to_doctor: Doctor) -> Ticket:
     """Send a waiting (or called) patient to another doctor's queue; they keep their number and
-    their place by arrival."""
+    their place by arrival. The other doctor must consult that day."""
     old_doctor = ticket.doctor
+    if to_doctor.pk == old_doctor.pk:
+        raise TicketStateError(TicketStateError.message % {"status": ticket.get_status_display()}, status=ticket.status)
+    if not ClinicSession.objects.filter(doctor=to_doctor, date=ticket.session.date).exists():
+        raise NoSessionForDoctor()
     ticket = _transition(
         ticket=ticket,
         source=(TicketStatus.ARRIVED, TicketStatus.CALLED),
@@ -253,12 +299,17 @@ def ticket_transfer(*, actor: Actor, ticket: Ticket, to_doctor: Doctor) -> Ticke
         doctor_id=to_doctor.pk,
     )
     _audit(actor, ticket, "ticket_transferred", from_doctor=old_doctor.public_id, to_doctor=to_doctor.public_id)
-    _event(ticket, "transferred", doctor=to_doctor.name)
+    _event(ticket, "transferred", also_doctor_ids=(old_doctor.pk,), doctor=to_doctor.name)
+    _notify_turn_near(doctor=to_doctor, date=ticket.session.date)
     return ticket
 
 
 @transaction.atomic
 def ticket_set_priority(*, actor: Actor, ticket: Ticket, priority: int, reason: str) -> Ticket:
+    """Urgent or disability priority (with the reason, kept in the audit log); NORMAL removes it."""
+    reason = reason.strip()
+    if priority != Priority.NORMAL and not reason:
+        raise PriorityReasonRequired()
     updated = Ticket.objects.filter(pk=ticket.pk, status__in=(TicketStatus.WAITING, TicketStatus.ARRIVED)).update(
         priority=priority, priority_reason=reason[:200], updated_at=clock.now()
     )
@@ -278,11 +329,85 @@ def ticket_set_priority(*, actor: Actor, ticket: Ticket, priority: int, reason: 
     return ticket
 
 
-def mask_name(name: str) -> str:
-    """张*明 on public screens: the first and last characters stay, the middle is masked."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+def ticket_self_check_in(*, actor: Actor, member: Member, ticket: Ticket | None = None) -> list[Ticket]:
+    """The patient scanned the clinic's code (the caller verified it): check in the given ticket,
+    or every ticket of theirs (and their dependants') still waiting today."""
+    if ticket is not None:
+        if ticket.member_id != member.pk:
+            raise NothingToCheckIn()
+        waiting = [ticket] if ticket.status == TicketStatus.WAITING else []
+    else:
+        waiting = list(
+            Ticket.objects.filter(member=member, session__date=clock.today(), status=TicketStatus.WAITING).order_by(
+                "session__starts_at", "number"
+            )
+        )
+    if not waiting:
+        raise NothingToCheckIn()
+    return [ticket_check_in(actor=actor, ticket=t) for t in waiting]
+
+
+def walk_in_admit(
+    *, actor: Actor, session: ClinicSession, member: Member, dependant: Dependant | None = None
+) -> Appointment:
+    """现场挂号 for a session running today, from its walk-in share. The patient pays at the
+    cashier; the number follows the payment (``billing.order_paid``), already checked in."""
+    if session.date != clock.today() or session.ends_at <= clock.now():
+        raise WrongDay()
+    return walk_in_register(actor=actor, member=member, session=session, dependant=dependant)
+
+
+VITALS_RANGES: dict[str, tuple[Decimal, Decimal]] = {
+    "temperature_c": (Decimal("30"), Decimal("45")),
+    "systolic_mmhg": (Decimal("50"), Decimal("300")),
+    "diastolic_mmhg": (Decimal("20"), Decimal("200")),
+    "pulse_bpm": (Decimal("20"), Decimal("250")),
+    "weight_kg": (Decimal("1"), Decimal("400")),
+}
+
+
+def _plausible(name: str, value: Any) -> bool:
+    low, high = VITALS_RANGES[name]
+    return low <= Decimal(str(value)) <= high
+
+
+@transaction.atomic
+def vitals_record(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    temperature_c: Decimal | None = None,
+    systolic_mmhg: int | None = None,
+    diastolic_mmhg: int | None = None,
+    pulse_bpm: int | None = None,
+    weight_kg: Decimal | None = None,
+) -> Vitals:
+    """The nurse's triage measurements for a patient in today's queue. Every value is optional,
+    but at least one is given, each is plausible (a typo like 365 °C is refused), and blood
+    pressure comes as a pair with the diastolic below the systolic."""
+    values: dict[str, Any] = {
+        "temperature_c": temperature_c,
+        "systolic_mmhg": systolic_mmhg,
+        "diastolic_mmhg": diastolic_mmhg,
+        "pulse_bpm": pulse_bpm,
+        "weight_kg": weight_kg,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    bad = [name for name, value in given.items() if not _plausible(name, value)]
+    if (systolic_mmhg is None) != (diastolic_mmhg is None) or (
+        systolic_mmhg is not None and diastolic_mmhg is not None and diastolic_mmhg >= systolic_mmhg
+    ):
+        bad += [name for name in ("systolic_mmhg", "diastolic_mmhg") if name not in bad]
+    if not given:
+        bad = list(values)
+    if bad:
+        raise InvalidVitals(InvalidVitals.message % {"fields": ", ".join(bad)}, fields=bad)
+    if ticket.status in (TicketStatus.DONE, TicketStatus.CANCELLED):
+        raise TicketStateError(TicketStateError.message % {"status": ticket.get_status_display()}, status=ticket.status)
+    if actor.user is None:
+        raise TicketStateError(TicketStateError.message % {"status": ticket.get_status_display()}, status=ticket.status)
+    vitals = Vitals.objects.create(ticket=ticket, measured_by=actor.user, **values)
+    # The values are clinical data: the audit entry names the fields, not the readings.
+    audit_record(actor=actor, action="queueing.vitals_recorded", subject=ticket, new={"fields": sorted(given)})
+    _event(ticket, "vitals")
+    return vitals

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from smartclinic.scheduling.models import Department
 from smartclinic.scheduling.selectors import department_list_active
 
 
@@ -14,9 +15,9 @@ class SessionDayForm(forms.Form):
     """``?date=&department=`` of the day's session list; both optional."""
 
     date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    department = forms.ModelChoiceField(
+    department: forms.ModelChoiceField[Department] = forms.ModelChoiceField(
         label=_("Department"),
-        queryset=None,
+        queryset=Department.objects.none(),
         to_field_name="code",
         required=False,
         empty_label=_("All departments"),
@@ -24,7 +25,9 @@ class SessionDayForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = department_list_active()  # type: ignore[attr-defined]
+        department = self.fields["department"]
+        assert isinstance(department, forms.ModelChoiceField)
+        department.queryset = department_list_active()
 
 
 class SuspendForm(forms.Form):

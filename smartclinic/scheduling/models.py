@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from smartclinic.core.models import BaseModel
@@ -50,6 +51,9 @@ class Doctor(BaseModel):
     photo_url = models.CharField(_("photo URL"), max_length=200, blank=True)
     room = models.CharField(_("consulting room"), max_length=30, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Running totals of patients' overall ratings (feedback keeps them with F() updates).
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
+    rating_total = models.PositiveIntegerField(_("sum of ratings"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("doctor")
@@ -58,6 +62,11 @@ class Doctor(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_title_display()})"
+
+    @property
+    def rating(self) -> float | None:
+        """The mean overall rating, shown once there are ratings."""
+        return round(self.rating_total / self.rating_count, 1) if self.rating_count else None
 
 
 class ScheduleTemplate(BaseModel):
@@ -172,7 +181,7 @@ class Slot(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.session} {self.starts_at:%H:%M}"
+        return f"{self.session} {timezone.localtime(self.starts_at):%H:%M}"
 
     @property
     def remaining(self) -> int:

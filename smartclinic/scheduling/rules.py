@@ -12,7 +12,7 @@ from smartclinic.scheduling.models import ClinicSession, Department, Slot
 def release_instant(*, department: Department, date: dt.date) -> dt.datetime:
     """Slots of ``date`` open ``release_days_ahead`` days before, at ``release_time`` local time."""
     day = date - dt.timedelta(days=department.release_days_ahead)
-    return timezone.make_aware(dt.datetime.combine(day, department.release_time))
+    return timezone.make_aware(dt.datetime.combine(day, department.release_time), timezone.get_default_timezone())
 
 
 def booking_closes_at(*, department: Department, slot: Slot) -> dt.datetime:
@@ -24,7 +24,11 @@ def cancel_deadline(*, department: Department, slot: Slot) -> dt.datetime:
 
 
 def session_local_bounds(*, date: dt.date, start: dt.time, end: dt.time) -> tuple[dt.datetime, dt.datetime]:
-    return timezone.make_aware(dt.datetime.combine(date, start)), timezone.make_aware(dt.datetime.combine(date, end))
+    clinic_zone = timezone.get_default_timezone()  # the clinic's time, whatever zone a request activated
+    return (
+        timezone.make_aware(dt.datetime.combine(date, start), clinic_zone),
+        timezone.make_aware(dt.datetime.combine(date, end), clinic_zone),
+    )
 
 
 def session_is_open_for_booking(*, session: ClinicSession, now: dt.datetime) -> bool:

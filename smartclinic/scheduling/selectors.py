@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from smartclinic.scheduling.choices import SessionStatus
 from smartclinic.scheduling.models import ClinicSession, Department, Doctor, Slot
@@ -42,21 +42,6 @@ def slot_list(
     if date_to is not None:
         slots = slots.filter(session__date__lte=date_to)
     return slots.order_by("starts_at", "session__doctor__name")
-
-
-def slot_next_free(*, doctor: Doctor, now: dt.datetime) -> Slot | None:
-    return (
-        Slot.objects.filter(
-            session__doctor=doctor,
-            session__status=SessionStatus.OPEN,
-            session__opens_at__lte=now,
-            starts_at__gt=now,
-            booked__lt=F("capacity"),
-        )
-        .select_related("session")
-        .order_by("starts_at")
-        .first()
-    )
 
 
 def session_list_for_day(*, date: dt.date, department: Department | None = None) -> QuerySet[ClinicSession]:

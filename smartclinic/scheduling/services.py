@@ -6,7 +6,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from smartclinic.audit.services import audit_record
 from smartclinic.core import clock
@@ -44,12 +45,15 @@ def plan_slots(
     total = count * per_slot
     walkins = min(math.ceil(total * walkin_percent / 100), total)
     capacities = [per_slot] * count
-    index = count - 1
-    for _ in range(walkins):
-        while capacities[index] == 0:
-            index = (index - 1) % count
-        capacities[index] -= 1
-        index = (index - 2) % count  # every other slot, to spread them
+    # Latest first, every other slot, then the ones in between, round after round: the walk-in
+    # places spread over the session instead of bunching at its end.
+    order = [*range(count - 1, -1, -2), *range(count - 2, -1, -2)]
+    remaining = walkins
+    while remaining:
+        for index in order:
+            if remaining and capacities[index] > 0:
+                capacities[index] -= 1
+                remaining -= 1
     step = dt.timedelta(minutes=slot_minutes)
     plans = [
         SlotPlan(starts_at=starts_at + i * step, ends_at=starts_at + (i + 1) * step, capacity=capacities[i])
@@ -99,6 +103,15 @@ def _create_session(
     return session
 
 
+def _create_session_unless_taken(**fields: object) -> list[ClinicSession]:
+    """Create one session, or nothing when a concurrent run created it first."""
+    try:
+        with transaction.atomic():
+            return [_create_session(**fields)]  # type: ignore[arg-type]
+    except IntegrityError:
+        return []
+
+
 def _days_off(start: dt.date, end: dt.date) -> tuple[set[dt.date], set[tuple[int, dt.date]]]:
     clinic: set[dt.date] = set()
     doctors: set[tuple[int, dt.date]] = set()
@@ -130,8 +143,8 @@ def sessions_generate(*, actor: Actor, start: dt.date, days: int) -> list[Clinic
                 continue
             if (template.doctor_id, date) in doctor_off or not _template_valid_on(template, date):
                 continue
-            created.append(
-                _create_session(
+            created.extend(
+                _create_session_unless_taken(
                     doctor=template.doctor,
                     department=template.department,
                     date=date,
@@ -178,6 +191,8 @@ def session_create_one_off(
 ) -> ClinicSession:
     if start >= end:
         raise InvalidSchedule(reason="starts_after_end")
+    if ClinicSession.objects.filter(doctor=doctor, date=date, period=period).exists():
+        raise InvalidSchedule(reason="session_exists")
     session = _create_session(
         doctor=doctor,
         department=department,
@@ -215,3 +230,10 @@ def session_mark_suspended(*, actor: Actor, session: ClinicSession, reason: str)
     outbox_publish(SessionSuspended(session_id=session.public_id))
     session.refresh_from_db()
     return session
+
+
+def doctor_rating_add(*, doctor: Doctor, score: int) -> None:
+    """Add one patient's overall rating to the doctor's totals (called in the rater's transaction)."""
+    Doctor.objects.filter(pk=doctor.pk).update(
+        rating_count=F("rating_count") + 1, rating_total=F("rating_total") + score
+    )

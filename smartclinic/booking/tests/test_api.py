@@ -253,3 +253,32 @@ def test_symptom_picker_is_localized(api):
     en = api(language="en").get("/symptoms").data
     assert len(zh) == len(en) >= 60
     assert zh[0]["code"] == en[0]["code"] and zh[0]["label"] != en[0]["label"]
+
+
+def test_well_rated_doctors_rank_higher_and_say_why(api, make_department, make_doctor, make_session, patient):
+    from smartclinic.scheduling.models import Doctor
+
+    ent = make_department(code="EBH", name="耳鼻喉科", name_en="ENT")
+    plain = make_doctor(ent, specialties=["咽炎"])
+    liked = make_doctor(ent, specialties=["咽炎"])
+    for doctor in (plain, liked):
+        make_session(doctor, ent)
+    Doctor.objects.filter(pk=liked.pk).update(rating_count=10, rating_total=48)
+    Doctor.objects.filter(pk=plain.pk).update(rating_count=2, rating_total=10)  # too few to count
+
+    doctors = api(patient()[0], language="en").get("/recommendations?complaint=sore throat").data["doctors"]
+
+    assert [d["id"] for d in doctors[:2]] == [str(liked.public_id), str(plain.public_id)]
+    assert "rated 4.8/5 by 10 patients" in doctors[0]["reasons"]
+    assert not any("rated" in reason for reason in doctors[1]["reasons"])
+    listed = {d["id"]: d for d in api().get("/doctors?department=EBH").data}
+    assert (listed[str(liked.public_id)]["rating"], listed[str(liked.public_id)]["rating_count"]) == (4.8, 10)
+
+
+def test_next_free_slot_skips_slots_whose_booking_has_closed(api, clinic):
+    import time_machine
+
+    first, second = clinic["slots"][0], clinic["slots"][1]
+    with time_machine.travel(first.starts_at - dt.timedelta(minutes=20), tick=False):  # inside the 30-min stop
+        doctor = api().get("/doctors?department=NK").data[0]
+    assert doctor["next_free_slot"]["id"] == str(second.public_id)

@@ -175,3 +175,12 @@ def test_someone_elses_dependant_is_not_found(clinic, patient):
     with pytest.raises(NotFound):
         book(user, member, clinic["slots"][0], dependant=child)
     assert_nothing_booked(clinic["slots"][0])
+
+
+def test_walk_ins_are_for_todays_sessions_only(clinic, patient):
+    from smartclinic.booking.lifecycle import WalkInNotToday, walk_in_register
+
+    _, member = patient()
+    with pytest.raises(WalkInNotToday):
+        walk_in_register(actor=Actor.system(reason="nurse"), member=member, session=clinic["session"])  # tomorrow
+    assert not Appointment.objects.exists()

@@ -129,3 +129,25 @@ def test_leaving_the_waitlist(full_clinic, patient):
     holder_user, _ = full_clinic["holder"]
     appointment_cancel(actor=Actor.of(holder_user), appointment=full_clinic["taken"])
     assert Slot.objects.get(pk=full_clinic["slot"].pk).booked == 0
+
+
+def test_a_line_cannot_be_joined_before_release_or_after_booking_closed(full_clinic, patient):
+    from smartclinic.booking.errors import BookingClosed, NotOpenYet
+    from smartclinic.scheduling.models import ClinicSession
+
+    user, member = patient()
+    session = full_clinic["session"]
+    ClinicSession.objects.filter(pk=session.pk).update(opens_at=clock.now() + dt.timedelta(days=1))
+    with pytest.raises(NotOpenYet):
+        join(user, member, full_clinic)
+    ClinicSession.objects.filter(pk=session.pk).update(opens_at=clock.now() - dt.timedelta(days=1))
+    with time_machine.travel(full_clinic["slot"].starts_at - dt.timedelta(minutes=5)), pytest.raises(BookingClosed):
+        join(user, member, full_clinic)
+    with pytest.raises(BookingClosed):
+        waitlist_join(
+            actor=Actor.of(user),
+            member=member,
+            department=full_clinic["department"],
+            date=clock.today() - dt.timedelta(days=3),
+        )
+    assert not WaitlistEntry.objects.exists()

@@ -39,7 +39,11 @@ def test_counters_live_in_redis_so_every_process_shares_them(settings):
 
     prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
     }
     another_process = RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
 

@@ -15,14 +15,16 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from smartclinic.audit.models import AuditEntry
+from smartclinic.booking.models import Appointment, PersonQuota
 from smartclinic.core.crypto import lookup_hash
 from smartclinic.demo.catalogue import CLINIC_DEPARTMENTS, COLLEGES
 from smartclinic.demo.people import generate_clinicians, generate_staff, generate_students
+from smartclinic.demo.schedule import PAST_VISITS
 from smartclinic.identity.choices import Gender, MemberKind, MemberStatus, Role
 from smartclinic.identity.models import Member, User
 from smartclinic.identity.validators import is_valid_national_id
 from smartclinic.scheduling.choices import DoctorTitle
-from smartclinic.scheduling.models import Department, Doctor
+from smartclinic.scheduling.models import ClinicSession, Department, Doctor, ScheduleException, ScheduleTemplate, Slot
 
 STUDENTS, STAFF, SEED = 60, 20, 2026
 DOCTORS = sum(len(department.doctors) for department in CLINIC_DEPARTMENTS)
@@ -55,6 +57,13 @@ def table_counts() -> dict[str, int]:
         "doctor_departments": Doctor.departments.through.objects.count(),
         "group_memberships": User.groups.through.objects.count(),
         "bound": Member.objects.filter(account__isnull=False).count(),
+        "templates": ScheduleTemplate.objects.count(),
+        "days_off": ScheduleException.objects.count(),
+        "sessions": ClinicSession.objects.count(),
+        "slots": Slot.objects.count(),
+        "places_booked": sum(Slot.objects.values_list("booked", flat=True)),
+        "appointments": Appointment.objects.count(),
+        "quotas": PersonQuota.objects.count(),
     }
 
 
@@ -259,12 +268,18 @@ def test_the_printed_table_shows_the_accounts(seeded: str) -> None:
     ]
     assert lines[4].split()[-1] == "no"
     assert lines[-1].startswith("Accounts written to ")
-    assert lines[-2].split() == ["admin", PASSWORD, "admin", User.objects.get(username="admin").display_name]
+    assert re.fullmatch(
+        r"doctor1 \(.+, 内科\) has sessions today, \d{4}-\d\d-\d\d: 08:00-11:30, 14:00-17:00, 18:30-20:30\.", lines[-2]
+    ), lines[-2]
+    assert re.fullmatch(
+        r"Timetable \S+ to \S+: \d+ weekly templates, \d+ days off, \d+ sessions and 4 past visits created\.", lines[-3]
+    ), lines[-3]
+    assert lines[-4].split() == ["admin", PASSWORD, "admin", User.objects.get(username="admin").display_name]
 
 
 @pytest.mark.django_db
 def test_seed_writes_one_audit_entry_with_the_counts(seeded: str) -> None:
-    entry = AuditEntry.objects.get()
+    entry = AuditEntry.objects.get(action="demo.seeded")
     assert (entry.action, entry.actor_label, entry.subject_type, entry.subject_id) == (
         "demo.seeded",
         "system",
@@ -280,6 +295,10 @@ def test_seed_writes_one_audit_entry_with_the_counts(seeded: str) -> None:
         "departments_created": 8,
         "doctors_created": DOCTORS,
         "accounts_created": len(EXPECTED_ROLES),
+        "templates_created": ScheduleTemplate.objects.count(),
+        "days_off_created": ScheduleException.objects.count(),
+        "sessions_created": ClinicSession.objects.count() - len(PAST_VISITS),
+        "past_visits_created": len(PAST_VISITS),
     }
 
 
@@ -294,7 +313,9 @@ def test_a_second_run_adds_nothing(seeded: str) -> None:
 
     assert table_counts() == before
     assert output.startswith("Seed 2026: 0 members, 0 departments, 0 doctors and 0 accounts created in ")
-    assert list(AuditEntry.objects.order_by("id").values_list("new_values__members_created", flat=True)) == [
+    assert "0 weekly templates, 0 days off, 0 sessions and 0 past visits created." in output
+    seeded_entries = AuditEntry.objects.filter(action="demo.seeded").order_by("id")
+    assert list(seeded_entries.values_list("new_values__members_created", flat=True)) == [
         STUDENTS + STAFF + DOCTORS,
         0,
     ]

@@ -120,7 +120,7 @@ class Command(BaseCommand):
         password = make_password(None)  # doctors never sign in here
         depts, doctors = [], []
         for d in range(departments):
-            code = f"R{tag}{d:02d}"
+            code = f"R{tag.upper()}{d:02d}"  # department codes are upper case (looked up so)
             depts.append(
                 Department(
                     code=code,
@@ -193,17 +193,16 @@ class Command(BaseCommand):
             }
             for slot in slot_rows
         ]
-        combos = [(dept.code, (today + dt.timedelta(days=1 + day)).isoformat()) for dept in depts for day in range(days)]
+        combos = [
+            (dept.code, (today + dt.timedelta(days=1 + day)).isoformat()) for dept in depts for day in range(days)
+        ]
         return combos, facts
 
     def _students(self, tag: str, count: int, combos: list[tuple[str, str]]) -> list[dict[str, Any]]:
         now = clock.now()
         password = make_password(secrets.token_urlsafe(24))  # one hash for all: nobody signs in with it
         users = User.objects.bulk_create(
-            [
-                User(username=f"rush{tag}-{i:06d}", password=password, display_name=f"学生{i}")
-                for i in range(count)
-            ],
+            [User(username=f"rush{tag}-{i:06d}", password=password, display_name=f"学生{i}") for i in range(count)],
             batch_size=BATCH,
         )
         patients = Group.objects.filter(name=Role.PATIENT).first()

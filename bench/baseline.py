@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""The bare-SQL baseline: the server's own booking transaction, driven straight at PostgreSQL.
+
+    python bench/baseline.py capture --scenario baseline.json --out plan.pickle   # needs Django settings
+    python bench/baseline.py replay --plan plan.pickle --dsn postgres://... --threads 4 --seconds 8
+
+``capture`` books one slot through the real API view in-process (the same code path the server
+runs: token, rate limit, idempotency, service) twice, with a Django ``execute_wrapper`` recording
+every statement and its parameters, and keeps the statements that ran inside the booking's
+transaction (those executed while ``connection.in_atomic_block``: SAVEPOINTs included). The two
+captures are compared to find the parameters that change from booking to booking (the person,
+the slot and what follows from it, the new ids, the idempotency key); the rest stay as captured.
+
+``replay`` needs no Django and no HTTP: a pool of threads, one psycopg connection each, set up as
+Django sets up its connections (client-side binding, no server-side prepare, autocommit off so
+that psycopg sends BEGIN), runs BEGIN, the captured statements (a distinct person each time, the
+slots spread like the rush's), COMMIT, for ``--seconds``, and prints transactions per second.
+``--with-reads`` also replays the request's reads before the transaction (token, member, slot,
+stored idempotent answer), for the whole request's SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import pickle
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- capture (Django) -------------------------------------------------------------------------
+
+
+def _capture_one(scenario: dict[str, Any], student: dict[str, Any], slot_fact: dict[str, Any]) -> dict[str, Any]:
+    from django.db import connection
+    from django.test import Client
+
+    from smartclinic.booking.models import Appointment
+    from smartclinic.identity.models import Member
+    from smartclinic.outbox.models import OutboxMessage
+    from smartclinic.scheduling.models import Slot
+
+    records: list[tuple[str, Any, bool]] = []
+
+    def recorder(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        records.append((sql, list(params) if params is not None else None, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    key = str(uuid.uuid4())
+    client = Client()
+    with connection.execute_wrapper(recorder):
+        response = client.post(
+            scenario.get("api", "/api/v1") + "/appointments",
+            data=json.dumps({"slot_id": slot_fact["id"]}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {student['token']}",
+            HTTP_IDEMPOTENCY_KEY=key,
+            HTTP_HOST="127.0.0.1",
+            REMOTE_ADDR="127.0.0.1",
+        )
+    if response.status_code != 201:
+        raise SystemExit(f"capture: the booking answered {response.status_code}: {response.content[:300]!r}")
+    appointment = Appointment.objects.select_related("slot__session").get(public_id=response.json()["id"])
+    member = Member.objects.get(number=student["member"])
+    slot = Slot.objects.select_related("session").get(public_id=slot_fact["id"])
+    event = OutboxMessage.objects.filter(payload__appointment_id=str(appointment.public_id)).get()
+    roles = {
+        "person_key": f"m:{member.pk}",
+        "slot": slot.pk,
+        "session": slot.session_id,
+        "department": slot.session.department_id,
+        "doctor": slot.session.doctor_id,
+        "date": slot.session.date,
+        "appointment_uuid": appointment.public_id,
+        "event_uuid": event.event_id,
+        "key": key,
+    }
+    return {"records": records, "roles": roles}
+
+
+# The booking's rows take these from the person, the slot and the new ids.
+_COLUMN_ROLES = {
+    "person_key": "person_key",
+    "slot_id": "slot",
+    "session_id": "session",
+    "department_id": "department",
+    "doctor_id": "doctor",
+    "date": "date",
+    "public_id": "appointment_uuid",
+    "event_id": "event_uuid",
+    "key": "key",
+}
+
+
+def _insert_columns(sql: str) -> list[str] | None:
+    """The column of each parameter of a single-row INSERT whose values are all placeholders."""
+    match = re.match(r'\s*INSERT INTO "?\w+"? \(([^)]*)\) VALUES \(([^)]*)\)', sql)
+    if not match:
+        return None
+    columns = [c.strip().strip('"') for c in match.group(1).split(",")]
+    values = [v.strip() for v in match.group(2).split(",")]
+    if len(columns) != len(values):
+        return None
+    return [c for c, v in zip(columns, values, strict=True) if v == "%s"]
+
+
+def _role_of(value: Any, roles: dict[str, Any]) -> str | None:
+    found = [name for name, known in roles.items() if type(value) is type(known) and value == known]
+    if len(found) > 1:
+        raise SystemExit(f"capture: {value!r} could be any of {found}")
+    return found[0] if found else None
+
+
+def capture(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from smartclinic.scheduling.models import Slot
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
+    scenario = json.loads(Path(args.scenario).read_text())
+    students, slots = scenario["students"], scenario["slots"]
+    one = _capture_one(scenario, students[0], slots[len(slots) // 3])
+    two = _capture_one(scenario, students[1], slots[2 * len(slots) // 3])
+    tx_one = [(sql, params) for sql, params, atomic in one["records"] if atomic]
+    tx_two = [(sql, params) for sql, params, atomic in two["records"] if atomic]
+    reads = [
+        (sql, params)
+        for sql, params, atomic in one["records"]
+        if not atomic and sql.lstrip().upper().startswith("SELECT")
+    ]
+
+    def shape(sql: str) -> str:
+        return re.sub(r'"s\d+_x\d+"', '"sp"', sql)  # Django's savepoint names differ run to run
+
+    if [shape(s) for s, _ in tx_one] != [shape(s) for s, _ in tx_two]:
+        raise SystemExit("capture: the two bookings ran different statements")
+    statements = []
+    for (sql, p1), (_, p2) in zip(tx_one, tx_two, strict=True):
+        columns = _insert_columns(sql)
+        variable = []
+        for i, value in enumerate(p1 or []):
+            # An INSERT's parameters are named by its column list; elsewhere by their value.
+            named = columns and i < len(columns)
+            role = _COLUMN_ROLES.get(columns[i]) if named else _role_of(value, one["roles"])
+            if role is None:
+                continue
+            if value != one["roles"][role] or (p2 or [])[i] != two["roles"][role]:
+                raise SystemExit(f"capture: parameter {i} of {sql[:60]!r} is not the {role} in both captures")
+            variable.append((i, role))
+        statements.append({"sql": sql, "params": p1, "variable": variable})
+    # Every slot of the baseline scenario, with what the appointment row takes from it.
+    by_id = {s["id"] for s in slots}
+    targets = [
+        {
+            "slot": s.pk,
+            "session": s.session_id,
+            "department": s.session.department_id,
+            "doctor": s.session.doctor_id,
+            "date": s.session.date,
+        }
+        for s in Slot.objects.select_related("session").filter(public_id__in=list(by_id))
+    ]
+    plan = {
+        "statements": statements,
+        "reads": reads,
+        "targets": targets,
+        "vendor": connection.vendor,
+        "captured_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    Path(args.out).write_bytes(pickle.dumps(plan))
+    print(
+        f"captured {len(statements)} statements in the booking transaction (+ BEGIN, COMMIT); "
+        f"{len(reads)} reads before it; {len(targets)} target slots"
+    )
+    for statement in statements:
+        roles = ", ".join(role for _, role in statement["variable"])
+        print(f"  {statement['sql'][:110]}{' ...' if len(statement['sql']) > 110 else ''}  [{roles}]")
+
+
+# --- replay (psycopg only) --------------------------------------------------------------------
+
+
+def replay(args: argparse.Namespace) -> dict[str, Any]:
+    import psycopg
+
+    plan = pickle.loads(Path(args.plan).read_bytes())
+    statements, targets = plan["statements"], plan["targets"]
+    reads = plan["reads"] if args.with_reads else []
+    run = uuid.uuid4().hex[:8]
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    stop = threading.Event()
+    results: list[tuple[int, int, list[float]]] = []
+    barrier = threading.Barrier(args.threads + 1)
+
+    def connect() -> Any:
+        return psycopg.connect(args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=None, autocommit=False)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = connect()
+        done = full = 0
+        latencies: list[float] = []
+        barrier.wait()
+        try:
+            while not stop.is_set():
+                with lock:
+                    n = next(counter)
+                target = targets[rng.randrange(len(targets))]
+                values = {
+                    **target,
+                    "person_key": f"b:{run}:{n}",
+                    "appointment_uuid": uuid.uuid4(),
+                    "event_uuid": uuid.uuid4(),
+                    "key": f"baseline-{run}-{n}",
+                }
+                started = time.perf_counter()
+                with conn.cursor() as cursor:
+                    if reads:  # outside the transaction, in autocommit, as Django runs them
+                        conn.autocommit = True
+                        for sql, params in reads:
+                            cursor.execute(sql, params)
+                            cursor.fetchall()
+                        conn.autocommit = False
+                    ok = True
+                    for statement in statements:
+                        params = list(statement["params"] or [])
+                        for position, role in statement["variable"]:
+                            params[position] = values[role]
+                        cursor.execute(statement["sql"], params)
+                        if statement["sql"].lstrip().upper().startswith("UPDATE") and cursor.rowcount == 0:
+                            ok = False  # the slot is full: the server would roll back
+                            break
+                    if ok:
+                        conn.commit()
+                        done += 1
+                    else:
+                        conn.rollback()
+                        full += 1
+                latencies.append(time.perf_counter() - started)
+        finally:
+            conn.close()
+            with lock:
+                results.append((done, full, latencies))
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    time.sleep(args.seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    done = sum(r[0] for r in results)
+    latencies = sorted(x for r in results for x in r[2])
+    summary = {
+        "threads": args.threads,
+        "seconds": round(elapsed, 2),
+        "transactions": done,
+        "full": sum(r[1] for r in results),
+        "tx_per_s": done / elapsed,
+        "statements_per_tx": len(statements) + 2 + len(reads),
+        "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
+        "client_cpu_per_tx_us": (time.process_time() - cpu0) / max(done, 1) * 1e6,
+        "with_reads": bool(reads),
+    }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    cap = sub.add_parser("capture")
+    cap.add_argument("--scenario", required=True)
+    cap.add_argument("--out", required=True)
+    rep = sub.add_parser("replay")
+    rep.add_argument("--plan", required=True)
+    rep.add_argument("--dsn", required=True)
+    rep.add_argument("--threads", type=int, default=4)
+    rep.add_argument("--seconds", type=float, default=8.0)
+    rep.add_argument("--with-reads", action="store_true")
+    rep.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.command == "capture":
+        capture(args)
+        return
+    summary = replay(args)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"bare SQL: {summary['tx_per_s']:.0f} booking transactions/s with {summary['threads']} threads "
+            f"({summary['transactions']} in {summary['seconds']} s; {summary['statements_per_tx']} statements each; "
+            f"p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms; "
+            f"client CPU {summary['client_cpu_per_tx_us']:.0f} us/tx)"
+        )
+
+
+if __name__ == "__main__":
+    main()

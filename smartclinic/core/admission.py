@@ -1,0 +1,215 @@
+"""Admission control: under overload, answer the excess at once with 503 and ``Retry-After``.
+
+Web workers serve a few requests at a time; the rest wait in a queue in front of them. When
+more arrive than the workers can serve, that queue grows and every request waits longer, until
+answers come too late to be of use and the clients' retries pile on. Admission control keeps
+the work in progress bounded, so that admitted requests are served promptly, and tells the
+rest at once to come back later (``Retry-After``, which the load client and the apps honour).
+Only paths under ``ADMISSION_PATHS`` are shed (the rush endpoints: booking and the slot list);
+the pages, the staff stations and the live streams pass untouched.
+
+Under ASGI (uvicorn, the production server): ``AdmissionASGIMiddleware`` wraps the application
+in ``config/asgi.py``. The event loop of each worker process reads every request as it
+arrives, while Django's synchronous code runs one request at a time in the worker's thread;
+the wrapper admits at most ``ADMISSION_MAX_IN_FLIGHT`` requests to these paths per process (the
+one running and a few queued behind it) and answers the others 503 on the spot, in the event
+loop, without entering Django: a shed costs a fraction of a millisecond however many arrive.
+Its ``Retry-After`` grows with the overload and is drawn at random, to spread the returns.
+
+Under WSGI (gunicorn's sync workers, or anything else): ``AdmissionMiddleware``, first in
+``MIDDLEWARE``, sheds a request that has already waited in the queue (the listen backlog, the
+proxy's upstream queue) longer than ``ADMISSION_MAX_QUEUE_MS``, as measured from the
+``X-Request-Start`` header the reverse proxy stamps on arrival (the New Relic/Heroku
+convention); nginx:
+
+    proxy_set_header X-Request-Start "t=${msec}";
+
+Seconds (``t=1700000000.123``), milliseconds or microseconds are understood, with or without
+``t=``. Without the header (no proxy, e.g. ``runserver``) nothing is shed. A client can only
+make its own request look older (and be shed) or newer (and not be): the header cannot be used
+against anyone else. The queue budget works at moderate overload, but a sync worker must still
+accept each request to shed it: in a flood far beyond what the workers can even reject, every
+request is "late" by the time a worker sees it (the rush benchmark measured this; see the
+README's Performance section). Requests the ASGI wrapper admitted are not checked again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger("smartclinic.admission")
+
+OVERLOADED_CODE = "core.overloaded"
+ADMITTED = "smartclinic.admitted"
+
+
+def request_start(header: str | None) -> float | None:
+    """The proxy's arrival time (epoch seconds) from ``X-Request-Start``, or ``None``."""
+    if not header:
+        return None
+    value = header.strip()
+    if value.startswith("t="):
+        value = value[2:]
+    try:
+        stamp = float(value)
+    except ValueError:
+        return None
+    # Seconds now are ~1.7e9; milliseconds ~1.7e12; microseconds ~1.7e15.
+    if stamp > 1e14:
+        stamp /= 1_000_000
+    elif stamp > 1e11:
+        stamp /= 1000
+    return stamp if stamp > 0 else None
+
+
+def _message(language: str) -> str:
+    with translation.override(language):
+        return str(_("The service is busy right now. Try again in a moment."))
+
+
+def overloaded_body(language: str, retry_after: int) -> bytes:
+    body = {"code": OVERLOADED_CODE, "message": _message(language), "extra": {"retry_after": retry_after}}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+class AdmissionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.max_wait = settings.ADMISSION_MAX_QUEUE_MS / 1000
+        self.prefixes = tuple(settings.ADMISSION_PATHS)
+        self.retry_after = max(1, int(settings.ADMISSION_RETRY_AFTER))
+        self.shed_count = 0
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        scope = getattr(request, "scope", None)  # under ASGI: the wrapper below has admitted it
+        if scope is not None and scope.get(ADMITTED):
+            return self.get_response(request)
+        if self.max_wait > 0 and request.path.startswith(self.prefixes):
+            started = request_start(request.META.get("HTTP_X_REQUEST_START"))
+            if started is not None:
+                waited = time.time() - started
+                if waited > self.max_wait:
+                    return self.shed(request, waited)
+        return self.get_response(request)
+
+    def shed(self, request: HttpRequest, waited: float) -> HttpResponse:
+        self.shed_count += 1
+        if self.shed_count % 1000 == 1:
+            logger.warning(
+                "admission: shedding requests queued longer than %d ms (%d so far in this process; "
+                "this one waited %d ms)",
+                self.max_wait * 1000,
+                self.shed_count,
+                waited * 1000,
+            )
+        # Before the locale middleware: pick the language here, cheaply.
+        body = overloaded_body(translation.get_language_from_request(request), self.retry_after)
+        response = HttpResponse(body, status=503, content_type="application/json; charset=utf-8")
+        response["Retry-After"] = str(self.retry_after)
+        response["Cache-Control"] = "no-store"
+        response._has_been_logged = True  # type: ignore[attr-defined]  # deliberate: no error line per shed
+        return response
+
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+class AdmissionASGIMiddleware:
+    """Pure ASGI: at most ``ADMISSION_MAX_IN_FLIGHT`` requests to ``ADMISSION_PATHS`` in this
+    process at a time (0: no limit); the rest get 503 from the event loop. Everything else
+    passes straight through.
+
+    No ``X-Request-Start`` budget here: in a flood the event loop itself falls behind, every
+    request it reads is already "late", and shedding all of them would leave the workers idle.
+    A request that finds a free place is served (its wait from here on is bounded by the
+    limit); one that does not is answered at once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.in_flight = 0
+        self.shed_count = 0
+        self._config: tuple[tuple[str, ...], int, int] | None = None
+        self._bodies: dict[tuple[str, int], bytes] = {}
+        # Sheds and completed admissions in the current and the last second, for Retry-After.
+        self._second = 0
+        self._counts = [0, 0]
+        self._last = (0, 0)
+
+    def config(self) -> tuple[tuple[str, ...], int, int]:
+        if self._config is None:  # settings are ready only once the first request comes
+            self._config = (
+                tuple(settings.ADMISSION_PATHS),
+                max(0, int(settings.ADMISSION_MAX_IN_FLIGHT)),
+                max(1, int(settings.ADMISSION_RETRY_AFTER)),
+            )
+        return self._config
+
+    def _count(self, index: int) -> None:
+        second = int(time.monotonic())
+        if second != self._second:
+            self._last = (self._counts[0], self._counts[1]) if second == self._second + 1 else (0, 0)
+            self._second, self._counts = second, [0, 0]
+        self._counts[index] += 1
+
+    def retry_after(self, minimum: int) -> int:
+        """Spread the shed clients' return over about as many seconds as it would take to serve
+        them all at the rate this process completes requests (at least ``minimum``, at most
+        ``ADMISSION_RETRY_AFTER_MAX``), at random within that, so they do not return as a herd."""
+        shed, done = self._last
+        spread = min(int(settings.ADMISSION_RETRY_AFTER_MAX), math.ceil(shed / max(done, 1)))
+        return random.randint(minimum, max(minimum, spread))  # noqa: S311 - jitter, not a secret
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        prefixes, limit, retry_after = self.config()
+        if not scope["path"].startswith(prefixes):
+            return await self.app(scope, receive, send)
+        if limit and self.in_flight >= limit:
+            return await self.shed(dict(scope.get("headers") or ()), send, retry_after)
+        self.in_flight += 1
+        scope[ADMITTED] = True  # its wait behind the others is bounded by the in-flight limit
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self._count(1)
+
+    async def shed(self, headers: dict[bytes, bytes], send: Callable[[Any], Awaitable[None]], retry_after: int) -> None:
+        self.shed_count += 1
+        self._count(0)
+        if self.shed_count % 1000 == 1:
+            logger.warning(
+                "admission: %d in flight, shedding (%d so far in this process)", self.in_flight, self.shed_count
+            )
+        language = "en" if headers.get(b"accept-language", b"").lower().startswith(b"en") else settings.LANGUAGE_CODE
+        retry_after = self.retry_after(retry_after)
+        body = self._bodies.get((language, retry_after))
+        if body is None:
+            body = self._bodies[(language, retry_after)] = overloaded_body(language, retry_after)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

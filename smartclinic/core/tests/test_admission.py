@@ -1,0 +1,187 @@
+"""Admission control: a request that queued too long is answered 503 + Retry-After at once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from smartclinic.core.admission import AdmissionMiddleware, request_start
+
+
+@pytest.fixture
+def admission(settings):
+    settings.ADMISSION_MAX_QUEUE_MS = 50
+    settings.ADMISSION_PATHS = ["/api/v1/appointments", "/api/v1/slots"]
+    settings.ADMISSION_RETRY_AFTER = 2
+    calls = []
+
+    def view(request):
+        calls.append(request.path)
+        return HttpResponse("served")
+
+    return AdmissionMiddleware(view), calls
+
+
+def _post(path: str = "/api/v1/appointments", **headers: str):
+    return RequestFactory().post(path, data="{}", content_type="application/json", **headers)
+
+
+def test_a_request_that_waited_too_long_is_shed_with_retry_after(admission):
+    middleware, calls = admission
+    queued_since = time.time() - 0.2  # 200 ms in the queue, the budget is 50 ms
+
+    response = middleware(_post(HTTP_X_REQUEST_START=f"t={queued_since:.3f}"))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    body = json.loads(response.content)
+    assert body["code"] == "core.overloaded"
+    assert body["extra"] == {"retry_after": 2}
+    assert body["message"]
+    assert calls == []  # the view never ran
+
+
+def test_a_fresh_request_is_served(admission):
+    middleware, calls = admission
+    response = middleware(_post(HTTP_X_REQUEST_START=f"t={time.time():.3f}"))
+    assert response.status_code == 200
+    assert calls == ["/api/v1/appointments"]
+
+
+def test_without_the_proxy_header_nothing_is_shed(admission):
+    middleware, calls = admission
+    assert middleware(_post()).status_code == 200
+    assert middleware(_post(HTTP_X_REQUEST_START="garbage")).status_code == 200
+    assert len(calls) == 2
+
+
+def test_only_the_rush_paths_are_shed(admission):
+    middleware, calls = admission
+    old = f"t={time.time() - 5:.3f}"
+    assert middleware(_post("/api/v1/slots", HTTP_X_REQUEST_START=old)).status_code == 503
+    assert middleware(_post("/staff/queue/", HTTP_X_REQUEST_START=old)).status_code == 200
+    assert calls == ["/staff/queue/"]
+
+
+def test_shedding_can_be_turned_off(settings):
+    settings.ADMISSION_MAX_QUEUE_MS = 0
+    middleware = AdmissionMiddleware(lambda request: HttpResponse("served"))
+    assert middleware(_post(HTTP_X_REQUEST_START=f"t={time.time() - 60:.3f}")).status_code == 200
+
+
+def test_the_message_follows_accept_language(admission):
+    middleware, _ = admission
+    old = f"t={time.time() - 1:.3f}"
+    english = json.loads(middleware(_post(HTTP_X_REQUEST_START=old, HTTP_ACCEPT_LANGUAGE="en")).content)
+    assert english["message"] == "The service is busy right now. Try again in a moment."
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("t=1700000000.250", 1700000000.25),  # nginx: "t=${msec}"
+        ("1700000000.250", 1700000000.25),
+        ("t=1700000000250", 1700000000.25),  # milliseconds
+        ("t=1700000000250000", 1700000000.25),  # microseconds (Heroku, New Relic)
+        ("", None),
+        (None, None),
+        ("t=soon", None),
+        ("t=-5", None),
+    ],
+)
+def test_request_start_formats(header, expected):
+    assert request_start(header) == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.django_db
+def test_the_booking_api_sheds_before_any_database_work(api, django_assert_num_queries):
+    client = api()
+    old = f"t={time.time() - 10:.3f}"
+    with django_assert_num_queries(0):
+        response = client.post("/appointments", {"slot_id": "00000000-0000-0000-0000-000000000000"},
+                               HTTP_X_REQUEST_START=old)  # fmt: skip
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.data["code"] == "core.overloaded"
+
+
+# --- under ASGI: the in-flight limit, in the event loop -------------------------------------
+
+
+def _scope(path: str = "/api/v1/appointments", language: bytes = b"en") -> dict:
+    return {"type": "http", "method": "POST", "path": path, "headers": [(b"accept-language", language)]}
+
+
+async def _call(app, scope):
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def test_asgi_admits_up_to_the_limit_per_process_and_sheds_the_rest_at_once(settings):
+    import asyncio
+
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 2
+    settings.ADMISSION_RETRY_AFTER = 1
+    settings.ADMISSION_RETRY_AFTER_MAX = 1
+    release = asyncio.Event()
+    served = []
+
+    async def slow_app(scope, receive, send):
+        served.append(scope["path"])
+        assert bool(scope.get("smartclinic.admitted")) is scope["path"].startswith("/api/")
+        await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = AdmissionASGIMiddleware(slow_app)
+
+    async def scenario():
+        first = asyncio.create_task(_call(app, _scope()))
+        second = asyncio.create_task(_call(app, _scope()))
+        await asyncio.sleep(0.01)
+        assert app.in_flight == 2
+        shed = await asyncio.wait_for(_call(app, _scope()), timeout=1)  # answered without waiting
+        other = asyncio.create_task(_call(app, _scope("/staff/queue/")))  # not a rush path: passes
+        await asyncio.sleep(0.01)
+        release.set()
+        done = await asyncio.gather(first, second, other)
+        return shed, done
+
+    shed, done = asyncio.run(scenario())
+    start = shed[0]
+    assert start["status"] == 503
+    assert dict(start["headers"])[b"retry-after"] == b"1"
+    body = json.loads(shed[1]["body"])
+    assert body["code"] == "core.overloaded"
+    assert body["message"] == "The service is busy right now. Try again in a moment."
+    assert [messages[0]["status"] for messages in done] == [201, 201, 201]
+    assert served == ["/api/v1/appointments", "/api/v1/appointments", "/staff/queue/"]
+    assert app.in_flight == 0
+
+
+def test_asgi_retry_after_grows_with_the_overload(settings):
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_RETRY_AFTER_MAX = 30
+    app = AdmissionASGIMiddleware(None)
+    app._last = (0, 10)  # nothing shed in the last second
+    assert {app.retry_after(1) for _ in range(50)} == {1}
+    app._last = (400, 20)  # twenty sheds per completed request
+    values = {app.retry_after(1) for _ in range(500)}
+    assert min(values) >= 1 and max(values) <= 20 and len(values) > 5
+    app._last = (10_000, 1)
+    assert max(app.retry_after(1) for _ in range(500)) <= 30

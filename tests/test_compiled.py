@@ -1,0 +1,116 @@
+"""Compiled queries and inserts give exactly what the ORM gives, without compiling each time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.models import signals
+from django.test.utils import CaptureQueriesContext
+
+from smartclinic.audit.models import AuditEntry
+from smartclinic.core.compiled import CompiledQuery, insert_instance
+from smartclinic.core.models import IdempotencyRecord
+from smartclinic.identity.models import ApiToken, Member, User
+from smartclinic.outbox.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_a_compiled_query_returns_what_the_queryset_returns(make_user):
+    user = make_user()
+    token = ApiToken.objects.create(user=user, key_hash="h" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    ApiToken.objects.create(user=user, key_hash="r" * 64, expires_at=token.expires_at, revoked_at=token.expires_at)
+    compiled = CompiledQuery(ApiToken.objects.select_related("user").filter(revoked_at__isnull=True), "key_hash")
+
+    found = compiled.first(key_hash="h" * 64)
+    expected = ApiToken.objects.select_related("user").get(pk=token.pk)
+
+    assert _fields(found) == _fields(expected)
+    assert ApiToken.user.is_cached(found)
+    with CaptureQueriesContext(connection) as queries:
+        assert _fields(found.user) == _fields(expected.user)
+    assert len(queries) == 0
+    assert compiled.first(key_hash="r" * 64) is None  # the queryset's own filter still applies
+    assert compiled.first(key_hash="nope") is None
+    assert not found._state.adding
+    assert found._state.db == "default"
+
+
+def test_field_converters_and_foreign_keys(make_user, make_member):
+    user = make_user()
+    member = make_member(
+        account=user, bound_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), national_id="11010519491231002X"
+    )
+    compiled = CompiledQuery(Member.objects.all(), "account")
+
+    found = compiled.first(account=user.pk)
+
+    assert found.national_id == "11010519491231002X"  # decrypted by the field, as the ORM does
+    assert _fields(found) == _fields(Member.objects.get(pk=member.pk))
+    assert compiled.first(account=user.pk + 1000) is None
+
+
+def test_uuid_and_json_values():
+    record_user = User.objects.create_user(username="u-compiled")
+    record = IdempotencyRecord.objects.create(
+        user=record_user, key="k1", fingerprint="f", status_code=201, body={"id": str(uuid.uuid4()), "n": [1, 2]}
+    )
+    compiled = CompiledQuery(IdempotencyRecord.objects.all(), "user", "key")
+    found = compiled.first(user=record_user.pk, key="k1")
+    assert found.body == record.body
+    assert compiled.first(user=record_user.pk, key="k2") is None
+    assert compiled.all(user=record_user.pk, key="k1") == [record]
+
+
+def test_the_sql_is_compiled_once_per_process(make_user):
+    compiled = CompiledQuery(User.objects.all(), "username")
+    compiled.first(username="a")
+    plan = compiled._plans["default"]
+    compiled.first(username="b")
+    assert compiled._plans["default"] is plan
+
+
+def test_insert_instance_saves_like_save():
+    message = insert_instance(
+        OutboxMessage(name="x.happened", payload={"a": "1"}, available_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    )
+
+    assert message.pk is not None
+    assert not message._state.adding
+    stored = OutboxMessage.objects.get(pk=message.pk)
+    assert _fields(stored) == _fields(message)
+    assert stored.created_at is not None  # auto_now_add ran
+    assert stored.status == "pending" and stored.attempts == 0  # field defaults
+
+
+def test_insert_instance_keeps_a_custom_save_unless_told():
+    with CaptureQueriesContext(connection) as queries:
+        entry = insert_instance(
+            AuditEntry(actor_label="x", action="test.done", subject_type="t", subject_id="1"),
+            bypass_save_override=True,
+        )
+    assert entry.pk is not None and len(queries) == 1
+    assert AuditEntry.objects.get(pk=entry.pk).occurred_at is not None
+    saved = insert_instance(AuditEntry(actor_label="x", action="test.saved", subject_type="t", subject_id="2"))
+    assert saved.pk is not None  # through AuditEntry.save()
+
+
+def test_models_with_save_receivers_go_through_save(make_user):
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.name, created))
+
+    signals.post_save.connect(receiver, sender=OutboxMessage)
+    try:
+        insert_instance(OutboxMessage(name="x.signalled", available_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)))
+    finally:
+        signals.post_save.disconnect(receiver, sender=OutboxMessage)
+    assert seen == [("x.signalled", True)]
