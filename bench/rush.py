@@ -174,7 +174,7 @@ class Rush:
     ) -> tuple[int, Any]:
         """One logical request: re-sent after ``Retry-After`` while shed (429/503), within bounds.
         Each answer is its own record; the caller sees the last one."""
-        shed_waits = 0
+        shed_waits = lost = 0
         while True:
             sent = self.now()  # replaced by the moment it went on the wire
             try:
@@ -185,6 +185,13 @@ class Rush:
                 self.errors[code] += 1
             done = self.now()
             self.records.append(Record(student.index, kind, scheduled, sent, done, status, code, attempt, shed_waits))
+            if status == 0 and method == "POST" and lost < 3:
+                # No answer (timeout, dropped connection): a real app asks again with the same
+                # Idempotency-Key to learn what happened, whatever the deadline.
+                lost += 1
+                await asyncio.sleep(self.plan_rng.uniform(0.5, 1.5))
+                scheduled = self.now()
+                continue
             if status in (429, 503) and shed_waits < self.args.max_shed_retries and done < self.args.deadline:
                 try:
                     wait = float(headers.get("Retry-After", "1"))
@@ -311,7 +318,10 @@ class Rush:
                 self.students = [s for s in self.students if s.outcome != "pending"]
                 return
             tasks = [asyncio.create_task(self.student_flow(session, s)) for s in self.students]
-            done, pending = await asyncio.wait(tasks, timeout=self.args.deadline + self.args.timeout + 5)
+            # No request is abandoned: after the deadline nobody starts over, and what is already
+            # on its way is waited for (each bounded by --timeout), so that every booking the
+            # server made is either confirmed to its student or found by the audit.
+            done, pending = await asyncio.wait(tasks, timeout=self.args.deadline + 4 * (self.args.timeout + 2) + 60)
             for task in pending:
                 task.cancel()
             for task in done:
