@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from smartclinic.core.actor import Actor
 from smartclinic.identity.choices import MemberKind, Role
@@ -17,6 +18,11 @@ from smartclinic.identity.models import Member, User
 from smartclinic.identity.services import token_issue
 
 REQUIRE_ALL = os.environ.get("SMARTCLINIC_REQUIRE_ALL") == "1"
+
+# No per-example deadline: property tests touch the database, and a loaded CI machine must not
+# turn a slow example into a failure (hypothesis still reports flaky results and shrinks failures).
+hypothesis_settings.register_profile("smartclinic", deadline=None)
+hypothesis_settings.load_profile("smartclinic")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
