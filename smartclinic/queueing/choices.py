@@ -12,8 +12,6 @@ class TicketStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-# Tickets a doctor may call, in the order ``Ticket.objects.callable()`` gives.
-CALLABLE_STATUSES = (TicketStatus.ARRIVED,)
 OPEN_STATUSES = (
     TicketStatus.WAITING,
     TicketStatus.ARRIVED,

@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 
 from smartclinic.core import clock
 from smartclinic.identity.models import Member
-from smartclinic.queueing.choices import OPEN_STATUSES, TicketStatus
-from smartclinic.queueing.models import QueueEvent, Ticket
+from smartclinic.queueing.choices import TicketStatus
+from smartclinic.queueing.models import Ticket
 from smartclinic.scheduling.models import ClinicSession, Doctor
 
 CALL_ORDER = ("-priority", "rank", "number")
@@ -70,31 +70,6 @@ def estimated_wait_minutes(*, ticket: Ticket) -> float:
     date = ticket.session.date
     busy = 1 if doctor_busy(doctor=ticket.doctor, date=date) else 0
     return (tickets_ahead(ticket=ticket) + busy) * recent_visit_minutes(doctor=ticket.doctor, date=date)
-
-
-def ticket_for_appointment(*, appointment_id: int) -> Ticket | None:
-    return (
-        Ticket.objects.select_related("session__department", "doctor", "member")
-        .filter(appointment_id=appointment_id)
-        .first()
-    )
-
-
-def open_tickets_of_day(*, date: dt.date) -> QuerySet[Ticket]:
-    return (
-        Ticket.objects.filter(session__date=date, status__in=OPEN_STATUSES)
-        .select_related("member", "dependant", "doctor", "session__department", "appointment__slot")
-        .order_by("doctor__name", *CALL_ORDER)
-    )
-
-
-def queue_events_after(
-    *, last_id: int, department_ids: list[int] | None = None, limit: int = 100
-) -> QuerySet[QueueEvent]:
-    events = QueueEvent.objects.filter(id__gt=last_id).order_by("id")
-    if department_ids is not None:
-        events = events.filter(department_id__in=department_ids)
-    return events[:limit]
 
 
 def doctor_session_of_day(*, ticket: Ticket) -> ClinicSession:
