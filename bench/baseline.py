@@ -121,6 +121,23 @@ def _role_of(value: Any, roles: dict[str, Any]) -> str | None:
     return found[0] if found else None
 
 
+def _writes(sql: str) -> bool:
+    """A write outside ``atomic``: the booking's writes as one statement (``booking_book``)."""
+    return "booking_book(" in sql
+
+
+def _role_of_text(value: Any, roles: dict[str, Any]) -> str | None:
+    """A JSON row's value that is one of the booking's own facts in text form (a UUID, say)."""
+    if not isinstance(value, str):
+        return None
+    found = [name for name, known in roles.items() if not isinstance(known, int) and value == _text(known)]
+    return found[0] if len(found) == 1 else None
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
 def capture(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -137,12 +154,12 @@ def capture(args: argparse.Namespace) -> None:
     students, slots = scenario["students"], scenario["slots"]
     one = _capture_one(scenario, students[0], slots[len(slots) // 3])
     two = _capture_one(scenario, students[1], slots[2 * len(slots) // 3])
-    tx_one = [(sql, params) for sql, params, atomic in one["records"] if atomic]
-    tx_two = [(sql, params) for sql, params, atomic in two["records"] if atomic]
+    tx_one = [(sql, params) for sql, params, atomic in one["records"] if atomic or _writes(sql)]
+    tx_two = [(sql, params) for sql, params, atomic in two["records"] if atomic or _writes(sql)]
     reads = [
         (sql, params)
         for sql, params, atomic in one["records"]
-        if not atomic and sql.lstrip().upper().startswith("SELECT")
+        if not atomic and not _writes(sql) and sql.lstrip().upper().startswith("SELECT")
     ]
 
     def shape(sql: str) -> str:
@@ -154,7 +171,22 @@ def capture(args: argparse.Namespace) -> None:
     for (sql, p1), (_, p2) in zip(tx_one, tx_two, strict=True):
         columns = _insert_columns(sql)
         variable = []
+        rows = []
         for i, value in enumerate(p1 or []):
+            if isinstance(value, str) and value.startswith("{"):
+                # A row passed as JSON to the booking function: its columns are named.
+                row = json.loads(value)
+                named = [(c, _COLUMN_ROLES[c]) for c in row if c in _COLUMN_ROLES]
+                named += [
+                    (c, role)
+                    for c, v in row.items()
+                    if c not in _COLUMN_ROLES
+                    for role in [_role_of_text(v, one["roles"])]
+                    if role is not None
+                ]
+                if named:
+                    rows.append((i, named))
+                continue
             # An INSERT's parameters are named by its column list; elsewhere by their value.
             named = columns and i < len(columns)
             role = _COLUMN_ROLES.get(columns[i]) if named else _role_of(value, one["roles"])
@@ -163,7 +195,7 @@ def capture(args: argparse.Namespace) -> None:
             if value != one["roles"][role] or (p2 or [])[i] != two["roles"][role]:
                 raise SystemExit(f"capture: parameter {i} of {sql[:60]!r} is not the {role} in both captures")
             variable.append((i, role))
-        statements.append({"sql": sql, "params": p1, "variable": variable})
+        statements.append({"sql": sql, "params": p1, "variable": variable, "rows": rows})
     # Every slot of the baseline scenario, with what the appointment row takes from it.
     by_id = {s["id"] for s in slots}
     targets = [
@@ -177,6 +209,9 @@ def capture(args: argparse.Namespace) -> None:
         for s in Slot.objects.select_related("session").filter(public_id__in=list(by_id))
     ]
     plan = {
+        # The booking's writes as one statement outside any transaction block run in autocommit
+        # (as the server runs them), not between BEGIN and COMMIT.
+        "autocommit": not any(atomic for _sql, _params, atomic in one["records"]),
         "statements": statements,
         "reads": reads,
         "targets": targets,
@@ -201,6 +236,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
 
     plan = pickle.loads(Path(args.plan).read_bytes())
     statements, targets = plan["statements"], plan["targets"]
+    autocommit = plan.get("autocommit", False)
     reads = plan["reads"] if args.with_reads else []
     run = uuid.uuid4().hex[:8]
     counter = iter(range(10**9))
@@ -210,7 +246,9 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     barrier = threading.Barrier(args.threads + 1)
 
     def connect() -> Any:
-        return psycopg.connect(args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=None, autocommit=False)
+        return psycopg.connect(
+            args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=None, autocommit=autocommit
+        )
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)
@@ -237,16 +275,26 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
                         for sql, params in reads:
                             cursor.execute(sql, params)
                             cursor.fetchall()
-                        conn.autocommit = False
+                        conn.autocommit = autocommit
                     ok = True
                     for statement in statements:
                         params = list(statement["params"] or [])
                         for position, role in statement["variable"]:
                             params[position] = values[role]
+                        for position, named in statement.get("rows", []):
+                            row = json.loads(params[position])
+                            for column, role in named:
+                                known = values[role]
+                                row[column] = known if isinstance(known, int) else _text(known)
+                            params[position] = json.dumps(row)
                         cursor.execute(statement["sql"], params)
                         if statement["sql"].lstrip().upper().startswith("UPDATE") and cursor.rowcount == 0:
                             ok = False  # the slot is full: the server would roll back
                             break
+                        if _writes(statement["sql"]):
+                            outcome = cursor.fetchone()[0]
+                            if outcome != "booked":
+                                raise SystemExit(f"replay: the booking function answered {outcome!r}")
                     if ok:
                         conn.commit()
                         done += 1
@@ -277,7 +325,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
         "transactions": done,
         "full": sum(r[1] for r in results),
         "tx_per_s": done / elapsed,
-        "statements_per_tx": len(statements) + 2 + len(reads),
+        "statements_per_tx": len(statements) + (0 if autocommit else 2) + len(reads),
         "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
         "client_cpu_per_tx_us": (time.process_time() - cpu0) / max(done, 1) * 1e6,

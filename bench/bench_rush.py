@@ -97,7 +97,14 @@ class Bench:
         if args.server == "gunicorn":
             self.env.update({"DATABASE_CONN_MAX_AGE": "600", "DATABASE_POOL": "0"})
         else:
-            self.env.update({"DATABASE_CONN_MAX_AGE": "0", "DATABASE_POOL": "1", "DATABASE_POOL_MAX": "2"})
+            self.env.update(
+                {
+                    "DATABASE_CONN_MAX_AGE": "0",
+                    "DATABASE_POOL": "1",
+                    "DATABASE_POOL_MAX": str(args.threads + 2),
+                    "BOOKING_FAST_PATH_THREADS": str(args.threads),
+                }
+            )
         for name in ("SECRET_KEY_FILE", "FIELD_ENCRYPTION_KEYS_FILE", "DATABASE_URL_FILE", "REDIS_URL_FILE"):
             self.env.pop(name, None)
         self.server: subprocess.Popen[bytes] | None = None
@@ -490,7 +497,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1024, help="the load client's connections at most")
     parser.add_argument("--deadline", type=float, default=40.0, help="students stop retrying this long after release")
     parser.add_argument("--admission-ms", type=int, default=30, help="ADMISSION_MAX_QUEUE_MS for the server")
-    parser.add_argument("--in-flight", type=int, default=2, help="ADMISSION_MAX_IN_FLIGHT (per process, ASGI)")
+    parser.add_argument("--in-flight", type=int, default=6, help="ADMISSION_MAX_IN_FLIGHT (per process, ASGI)")
+    parser.add_argument("--threads", type=int, default=4, help="BOOKING_FAST_PATH_THREADS (per process)")
     parser.add_argument("--baseline-seconds", type=float, default=6.0)
     parser.add_argument("--closed-clients", type=int, default=16)
     parser.add_argument("--probe-students", type=int, default=6000)

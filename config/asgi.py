@@ -10,7 +10,11 @@ sys.setswitchinterval(0.001)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_asgi_application()
 
-from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402 - after Django is set up
+from smartclinic.booking.fastpath import BookingFastPath  # noqa: E402 - after Django is set up
+from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
+from smartclinic.core.microcache import MicroCache  # noqa: E402
 
-# Load shedding for the rush endpoints, in the event loop, before Django (ADMISSION_* settings).
-application = AdmissionASGIMiddleware(django_application)
+# Outside in: the micro-cache answers repeated public lists (MICROCACHE_*); load shedding with a
+# waiting room for the rush endpoints, in the event loop (ADMISSION_*); the booking request's
+# fast path (BOOKING_FAST_PATH); then Django.
+application = MicroCache(AdmissionASGIMiddleware(BookingFastPath(django_application)))

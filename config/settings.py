@@ -126,6 +126,9 @@ TEMPLATES = [
 _DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'smartclinic.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL") or _DEFAULT_SQLITE
 _db = dj_database_url.parse(DATABASE_URL)
+# PostgreSQL: the booking path's token and slot look-ups as prepared statements
+# (smartclinic/core/compiled.py); 0 behind a pooler that cannot keep them (transaction mode).
+DATABASE_PREPARED_HOT_QUERIES = env_bool("DATABASE_PREPARED_HOT_QUERIES", default=True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing
     # with "database is locked" half-way through a transaction.
@@ -143,8 +146,13 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # ASGI). > 0: persistent connections, one per worker thread, kept for that many seconds (the
     # better choice for gunicorn's sync workers: no pool round trip per request); pool off.
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+    _db["OPTIONS"] = {}
     if _db["CONN_MAX_AGE"] == 0 and env_bool("DATABASE_POOL", default=not TESTING):
-        _db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}}
+        _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}
+    if DATABASE_PREPARED_HOT_QUERIES:
+        # psycopg prepares nothing unless a threshold is set; Django's cursors bind client-side
+        # and never prepare, so this only lets the explicit prepared cursor do so.
+        _db["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 else:
     raise ImproperlyConfigured(f"DATABASE_URL {DATABASE_URL!r}: only sqlite and postgres are supported.")
 DATABASES = {"default": _db}
@@ -243,9 +251,22 @@ ADMISSION_RETRY_AFTER = env_int("ADMISSION_RETRY_AFTER", 1)
 # time, the rest 503 at once (0: no limit). Each worker runs one at a time: the next one waits
 # (so the worker's thread never idles), and no request waits behind more than one other.
 ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 2)
+# Beyond those, up to ADMISSION_MAX_WAITING more per process wait in the event loop for a place
+# for at most ADMISSION_MAX_WAIT_MS (a waiting room: no CPU spent); only the rest are shed.
+ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
+ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 250)
 # Under ASGI the Retry-After of a shed grows with the overload (sheds per completed request in
 # the last second), drawn at random from ADMISSION_RETRY_AFTER up to this, to spread the returns.
 ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 30)
+# Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
+# misses collapsed into one (smartclinic/core/microcache.py): the slot list in a rush. 0: off.
+MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])
+MICROCACHE_TTL_MS = env_int("MICROCACHE_TTL_MS", 500)
+# Under ASGI, POST /api/v1/appointments with a bearer token skips Django's request stack
+# (smartclinic/booking/fastpath.py, ADR 0006); the same code books. 0 sends it through Django.
+BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)
+# Threads per worker process for it, each with a database connection (keep DATABASE_POOL_MAX above).
+BOOKING_FAST_PATH_THREADS = env_int("BOOKING_FAST_PATH_THREADS", 4)
 
 # --- feedback --------------------------------------------------------------------------------
 FEEDBACK_WINDOW_DAYS = env_int("FEEDBACK_WINDOW_DAYS", 7)

@@ -42,11 +42,30 @@ def audit_record(
     new: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one audit entry. Call it inside the service's transaction so both land or neither."""
-    if subject is not None:
-        subject_type, subject_id = subject_key(subject)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    entry = AuditEntry(
+    entry = audit_entry_for(
+        actor=actor, action=action, subject=subject, subject_type=subject_type, subject_id=subject_id, old=old, new=new
+    )
+    # A plain INSERT compiled once (AuditEntry.save() only guards against updates).
+    return insert_instance(entry, bypass_save_override=True)
+
+
+def audit_entry_for(
+    *,
+    actor: Actor,
+    action: str,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: str = "",
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry ``audit_record`` writes, not saved: for a statement that writes it together with
+    the change it records (the booking on PostgreSQL)."""
+    if subject is not None:
+        subject_type, subject_id = subject_key(subject)
+    return AuditEntry(
         actor_id=actor.user.pk if actor.user is not None else None,
         actor_label=actor.label,
         action=action,
@@ -57,8 +76,6 @@ def audit_record(
         request_id=actor.request_id[:100],
         client_ip=actor.client_ip,
     )
-    # A plain INSERT compiled once (AuditEntry.save() only guards against updates).
-    return insert_instance(entry, bypass_save_override=True)
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -36,7 +36,7 @@ def access_own_waitlist_entry(*, actor: Actor, public_id: UUID) -> WaitlistEntry
 
 # On every booking request: compiled once per process.
 _SLOT_BY_PUBLIC_ID: CompiledQuery[Slot] = CompiledQuery(
-    Slot.objects.select_related("session", "session__department", "session__doctor"), "public_id"
+    Slot.objects.select_related("session", "session__department", "session__doctor"), "public_id", prepared=True
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from smartclinic.booking.access import (
     doctor_by_id,
     session_by_id,
 )
+from smartclinic.booking.booking_request import book_for_caller
 from smartclinic.booking.models import person_key_for
 from smartclinic.booking.policies import quota_blocked_until
 from smartclinic.booking.presenters import appointment_out, department_out, doctor_out, slot_out, waitlist_out
@@ -43,9 +44,8 @@ from smartclinic.booking.schemas import (
 )
 from smartclinic.core import clock
 from smartclinic.core.idempotency import fingerprint_of, run_idempotent
-from smartclinic.core.ratelimit import limit_booking_writes
+from smartclinic.core.ratelimit import client_address, limit_booking_writes
 from smartclinic.identity.auth import request_actor, request_user, require_perm
-from smartclinic.identity.models import Member, User
 from smartclinic.identity.selectors import member_of_user
 from smartclinic.scheduling import selectors as scheduling_selectors
 
@@ -109,39 +109,17 @@ def recommendation_list_api(
     )
 
 
-def _member_of(user: User) -> Member | None:
-    """The account's campus member: loaded with the bearer token when the request came with one
-    (``token_authenticate``), looked up otherwise."""
-    related = User.member.related
-    if related.is_cached(user):
-        return cast("Member | None", related.get_cached_value(user))
-    return member_of_user(user=user)
-
-
 @router.post("/appointments", response={201: AppointmentOut})
 def appointment_book_api(request: HttpRequest, payload: AppointmentIn) -> HttpResponse:
-    user = request_user(request)
-    limit_booking_writes(request, user=user)
-    # Read before the transaction, so that it holds only the booking's writes: the member, and
-    # the slot with its session, department and doctor (each one compiled query). A stored
-    # answer to an Idempotency-Key always names an existing slot (appointments protect theirs).
-    member = _member_of(user)
-    slot = access_bookable_slot(public_id=payload.slot_id)
-
-    def book() -> tuple[int, Any]:
-        appointment = services.appointment_book(
-            actor=request_actor(request),
-            member=member,
-            slot=slot,
-            dependant=access_own_dependant_or_none(member=member, public_id=payload.dependant_id),
-        )
-        return 201, AppointmentOut.model_validate(appointment_out(appointment)).model_dump(mode="json")
-
-    status, body = run_idempotent(
-        user_id=user.pk,
-        key=request.headers.get("Idempotency-Key"),
-        fingerprint=fingerprint_of(method="POST", path=request.path, body=payload.model_dump(mode="json")),
-        action=book,
+    # The same as the ASGI fast path (booking/fastpath.py), for requests it leaves to Django.
+    status, body = book_for_caller(
+        actor=request_actor(request),
+        user=request_user(request),
+        address=client_address(request),
+        slot_id=payload.slot_id,
+        dependant_id=payload.dependant_id,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        path=request.path,
     )
     # The body was validated against AppointmentOut when it was made (or stored): sent as it is.
     return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")

@@ -61,7 +61,7 @@ def quota_take(*, person_key: str, now: dt.datetime) -> None:
     )
     if taken:
         return
-    _refuse(person_key=person_key, now=now)
+    quota_refusal(person_key=person_key, now=now)
 
 
 def quota_take_or_create(*, person_key: str, now: dt.datetime) -> None:
@@ -80,10 +80,11 @@ def quota_take_or_create(*, person_key: str, now: dt.datetime) -> None:
         )
         taken = cursor.fetchone()
     if taken is None:
-        _refuse(person_key=person_key, now=now)
+        quota_refusal(person_key=person_key, now=now)
 
 
-def _refuse(*, person_key: str, now: dt.datetime) -> None:
+def quota_refusal(*, person_key: str, now: dt.datetime) -> None:
+    """Raise why the person may not take another place now (blocked, or at the limit)."""
     limit = settings.BOOKING_MAX_LIVE_APPOINTMENTS
     quota = PersonQuota.objects.get(person_key=person_key)
     if quota.blocked_until is not None and quota.blocked_until > now:

@@ -9,13 +9,17 @@ transaction the hot slot row is locked last, so its lock is held for as short a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import formats, timezone
 
-from smartclinic.audit.services import audit_record
+from smartclinic.audit.models import AuditEntry
+from smartclinic.audit.services import audit_entry_for, audit_record
 from smartclinic.booking.choices import (
     LIVE_STATUSES,
     AppointmentSource,
@@ -37,13 +41,20 @@ from smartclinic.booking.errors import (
 )
 from smartclinic.booking.events import AppointmentBooked, AppointmentCancelled, AppointmentRescheduled
 from smartclinic.booking.models import Appointment, WaitlistEntry, person_key_for
-from smartclinic.booking.policies import quota_ensure, quota_release, quota_take, quota_take_or_create
+from smartclinic.booking.policies import (
+    quota_ensure,
+    quota_refusal,
+    quota_release,
+    quota_take,
+    quota_take_or_create,
+)
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
-from smartclinic.core.compiled import column_of, insert_instance
+from smartclinic.core.compiled import column_of, insert_instance, instance_row_json, mark_inserted
 from smartclinic.core.errors import NotFound
+from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import Dependant, Member, User
-from smartclinic.outbox.services import outbox_publish
+from smartclinic.outbox.services import outbox_message_for, outbox_publish
 from smartclinic.scheduling.choices import TITLE_RANK, DoctorTitle, SessionStatus
 from smartclinic.scheduling.models import ClinicSession, Slot
 from smartclinic.scheduling.rules import booking_closes_at, cancel_deadline
@@ -102,7 +113,7 @@ def _free_slot(slot_id: int) -> None:
     Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
 
 
-def _insert_appointment(
+def _new_appointment(
     *,
     actor: Actor,
     member: Member,
@@ -114,6 +125,7 @@ def _insert_appointment(
     rescheduled_from: Appointment | None = None,
     booked_by: User | None = None,
 ) -> Appointment:
+    """The appointment a booking of ``slot`` makes, not saved yet."""
     booker = booked_by or actor.user or member.account
     if booker is None:
         raise CardNotBound()
@@ -140,19 +152,34 @@ def _insert_appointment(
         appointment.department = session.department
     if ClinicSession.doctor.is_cached(session):
         appointment.doctor = session.doctor
-    insert_instance(appointment)
-    audit_record(
+    return appointment
+
+
+def _booked_audit(*, actor: Actor, appointment: Appointment) -> AuditEntry:
+    return audit_entry_for(
         actor=actor,
         action="booking.appointment_booked",
         subject=appointment,
         new={
-            "slot": slot.public_id,
-            "status": status,
-            "source": source,
-            "dependant": dependant.public_id if dependant else None,
+            "slot": appointment.slot.public_id,
+            "status": appointment.status,
+            "source": appointment.source,
+            "dependant": appointment.dependant.public_id if appointment.dependant else None,
         },
     )
-    outbox_publish(AppointmentBooked(appointment_id=appointment.public_id, member_id=member.public_id, source=source))
+
+
+def _booked_event(appointment: Appointment) -> AppointmentBooked:
+    return AppointmentBooked(
+        appointment_id=appointment.public_id, member_id=appointment.member.public_id, source=appointment.source
+    )
+
+
+def _insert_appointment(*, actor: Actor, **facts: Any) -> Appointment:
+    appointment = _new_appointment(actor=actor, **facts)
+    insert_instance(appointment)
+    insert_instance(_booked_audit(actor=actor, appointment=appointment), bypass_save_override=True)
+    outbox_publish(_booked_event(appointment))
     return appointment
 
 
@@ -194,15 +221,21 @@ def appointment_book(
     slot: Slot,
     dependant: Dependant | None = None,
     source: str = AppointmentSource.ONLINE,
+    answer: Callable[[Appointment], IdempotencyRecord] | None = None,
 ) -> Appointment:
     """Book ``slot`` for the member (or their dependant). ``slot`` must come with its session and
-    department. Raises a ``booking.*`` error and changes nothing when a rule says no."""
+    department. Raises a ``booking.*`` error and changes nothing when a rule says no.
+    ``answer`` gives the idempotent answer to store with the booking (an Idempotency-Key's)."""
     now = clock.now()
     member = check_patient(member=member, dependant=dependant)
     check_slot_bookable(slot=slot, now=now)
     if slot.booked >= slot.capacity:
         raise SlotFull()  # cheap early answer during a rush; the conditional update decides
     person_key = person_key_for(member=member, dependant=dependant)
+    if connection.vendor == "postgresql" and settings.BOOKING_MAX_LIVE_APPOINTMENTS >= 1:
+        return _book_in_one_statement(
+            actor=actor, member=member, dependant=dependant, slot=slot, source=source, now=now, answer=answer
+        )
     # One short transaction, the hot slot row locked last: the person's quota (created on the
     # first booking, in the same statement), the appointment with its audit entry and event,
     # then the slot's conditional update. Each statement is compiled once per process.
@@ -211,6 +244,8 @@ def appointment_book(
             quota_take_or_create(person_key=person_key, now=now)
             appointment = _insert_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
             _take_slot(slot)
+            if answer is not None:
+                insert_instance(answer(appointment))
     except IntegrityError as exc:
         # The only unique index the insert can hit is one live appointment per person,
         # department and day (a concurrent twin of this request won).
@@ -219,6 +254,58 @@ def appointment_book(
     except SlotFull:
         quota_ensure(person_key=person_key)
         raise
+    return appointment
+
+
+_BOOK_STATEMENT = (
+    "SELECT outcome, detail, appointment_id, audit_id, event_id "
+    "FROM booking_book(%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)"
+)
+
+
+def _book_in_one_statement(
+    *,
+    actor: Actor,
+    member: Member,
+    dependant: Dependant | None,
+    slot: Slot,
+    source: str,
+    now: dt.datetime,
+    answer: Callable[[Appointment], IdempotencyRecord] | None,
+) -> Appointment:
+    """The booking's writes as one statement on PostgreSQL (``booking_book``, migration 0002 and
+    ADR 0006): the same rows as the ORM path, built here, sent as JSON. It answers with an
+    outcome rather than an error, so it needs no savepoint inside a caller's transaction."""
+    appointment = _new_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
+    appointment_row = instance_row_json(appointment)  # stamps created_at, as the insert would
+    entry = _booked_audit(actor=actor, appointment=appointment)
+    message = outbox_message_for(_booked_event(appointment))
+    record = answer(appointment) if answer is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BOOK_STATEMENT,
+            [
+                slot.pk,
+                appointment.person_key,
+                settings.BOOKING_MAX_LIVE_APPOINTMENTS,
+                now,
+                appointment_row,
+                instance_row_json(entry),
+                instance_row_json(message),
+                instance_row_json(record) if record is not None else None,
+            ],
+        )
+        outcome, _constraint, appointment_id, entry_id, message_id = cursor.fetchone()
+    if outcome == "quota":
+        quota_refusal(person_key=appointment.person_key, now=now)
+    if outcome == "slot_full":
+        raise SlotFull()
+    if outcome == "duplicate":
+        # One live appointment per person, department and day; or a twin with the same
+        # Idempotency-Key won (its caller finds the stored answer).
+        raise DuplicateBooking()
+    for obj, pk in ((appointment, appointment_id), (entry, entry_id), (message, message_id)):
+        mark_inserted(obj, pk)
     return appointment
 
 

@@ -35,6 +35,7 @@ README's Performance section). Requests the ASGI wrapper admitted are not checke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -123,37 +124,66 @@ class AdmissionMiddleware:
 
 
 ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+Send = Callable[[Any], Awaitable[None]]
 
 
-class AdmissionASGIMiddleware:
-    """Pure ASGI: at most ``ADMISSION_MAX_IN_FLIGHT`` requests to ``ADMISSION_PATHS`` in this
-    process at a time (0: no limit); the rest get 503 from the event loop. Everything else
-    passes straight through.
+class WaitingRoom:
+    """At most ``places`` at a time; up to ``max_waiting`` more wait their turn in the event loop
+    (costing nothing) for at most ``max_wait`` seconds; anyone beyond is turned away at once.
 
-    No ``X-Request-Start`` budget here: in a flood the event loop itself falls behind, every
-    request it reads is already "late", and shedding all of them would leave the workers idle.
-    A request that finds a free place is served (its wait from here on is bounded by the
-    limit); one that does not is answered at once."""
+    A rush is a spike: the requests that wait a few hundred milliseconds are served as soon as
+    a place frees, so the workers never idle between a shed and its return, while the wait
+    (and with it the answer's latency) stays bounded. Created per process, used from its loop."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.in_flight = 0
+    def __init__(self, places: int, *, max_waiting: int, max_wait: float) -> None:
+        self.places = places
+        self.max_waiting = max_waiting
+        self.max_wait = max_wait
+        self.inside = 0
+        self.waiting = 0
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def enter(self) -> bool:
+        if self.places <= 0:  # no limit
+            self.inside += 1
+            return True
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.places)
+        if self._semaphore.locked():
+            if self.waiting >= self.max_waiting or self.max_wait <= 0:
+                return False
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(self._semaphore.acquire(), self.max_wait)
+            except TimeoutError:
+                return False
+            finally:
+                self.waiting -= 1
+        else:
+            await self._semaphore.acquire()
+        self.inside += 1
+        return True
+
+    def leave(self) -> None:
+        self.inside -= 1
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+
+class Shedder:
+    """The 503 answer with ``Retry-After``, and how long to ask for: the shed clients' return is
+    spread over about as many seconds as it would take to serve them all at the rate this
+    process completes requests (at least ``ADMISSION_RETRY_AFTER``, at most
+    ``ADMISSION_RETRY_AFTER_MAX``), at random within that, so they do not return as a herd."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
         self.shed_count = 0
-        self._config: tuple[tuple[str, ...], int, int] | None = None
         self._bodies: dict[tuple[str, int], bytes] = {}
-        # Sheds and completed admissions in the current and the last second, for Retry-After.
+        # Sheds and completed admissions in the current and the last second.
         self._second = 0
         self._counts = [0, 0]
         self._last = (0, 0)
-
-    def config(self) -> tuple[tuple[str, ...], int, int]:
-        if self._config is None:  # settings are ready only once the first request comes
-            self._config = (
-                tuple(settings.ADMISSION_PATHS),
-                max(0, int(settings.ADMISSION_MAX_IN_FLIGHT)),
-                max(1, int(settings.ADMISSION_RETRY_AFTER)),
-            )
-        return self._config
 
     def _count(self, index: int) -> None:
         second = int(time.monotonic())
@@ -162,41 +192,21 @@ class AdmissionASGIMiddleware:
             self._second, self._counts = second, [0, 0]
         self._counts[index] += 1
 
+    def served(self) -> None:
+        self._count(1)
+
     def retry_after(self, minimum: int) -> int:
-        """Spread the shed clients' return over about as many seconds as it would take to serve
-        them all at the rate this process completes requests (at least ``minimum``, at most
-        ``ADMISSION_RETRY_AFTER_MAX``), at random within that, so they do not return as a herd."""
         shed, done = self._last
         spread = min(int(settings.ADMISSION_RETRY_AFTER_MAX), math.ceil(shed / max(done, 1)))
         return random.randint(minimum, max(minimum, spread))  # noqa: S311 - jitter, not a secret
 
-    async def __call__(
-        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
-    ) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        prefixes, limit, retry_after = self.config()
-        if not scope["path"].startswith(prefixes):
-            return await self.app(scope, receive, send)
-        if limit and self.in_flight >= limit:
-            return await self.shed(dict(scope.get("headers") or ()), send, retry_after)
-        self.in_flight += 1
-        scope[ADMITTED] = True  # its wait behind the others is bounded by the in-flight limit
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
-            self._count(1)
-
-    async def shed(self, headers: dict[bytes, bytes], send: Callable[[Any], Awaitable[None]], retry_after: int) -> None:
+    async def shed(self, headers: dict[bytes, bytes], send: Send, *, busy: int) -> None:
         self.shed_count += 1
         self._count(0)
         if self.shed_count % 1000 == 1:
-            logger.warning(
-                "admission: %d in flight, shedding (%d so far in this process)", self.in_flight, self.shed_count
-            )
+            logger.warning("%s: %d busy, shedding (%d so far in this process)", self.label, busy, self.shed_count)
         language = "en" if headers.get(b"accept-language", b"").lower().startswith(b"en") else settings.LANGUAGE_CODE
-        retry_after = self.retry_after(retry_after)
+        retry_after = self.retry_after(max(1, int(settings.ADMISSION_RETRY_AFTER)))
         body = self._bodies.get((language, retry_after))
         if body is None:
             body = self._bodies[(language, retry_after)] = overloaded_body(language, retry_after)
@@ -213,3 +223,61 @@ class AdmissionASGIMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def waiting_room_from_settings(places: int) -> WaitingRoom:
+    return WaitingRoom(
+        places,
+        max_waiting=max(0, int(settings.ADMISSION_MAX_WAITING)),
+        max_wait=max(0, int(settings.ADMISSION_MAX_WAIT_MS)) / 1000,
+    )
+
+
+class AdmissionASGIMiddleware:
+    """Pure ASGI: at most ``ADMISSION_MAX_IN_FLIGHT`` requests to ``ADMISSION_PATHS`` in this
+    process at a time (0: no limit), up to ``ADMISSION_MAX_WAITING`` more waiting for a place
+    for at most ``ADMISSION_MAX_WAIT_MS``; the rest get 503 from the event loop. Everything
+    else passes straight through.
+
+    No ``X-Request-Start`` budget here: in a flood the event loop itself falls behind, every
+    request it reads is already "late", and shedding all of them would leave the workers idle.
+    A request that finds a place, or one within the wait, is served (its wait is bounded); one
+    that does not is answered at once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.shedder = Shedder("admission")
+        self._room: WaitingRoom | None = None
+        self._prefixes: tuple[str, ...] | None = None
+
+    @property
+    def room(self) -> WaitingRoom:
+        if self._room is None:  # settings are ready only once the first request comes
+            self._room = waiting_room_from_settings(max(0, int(settings.ADMISSION_MAX_IN_FLIGHT)))
+        return self._room
+
+    @property
+    def in_flight(self) -> int:
+        return self.room.inside
+
+    def retry_after(self, minimum: int) -> int:
+        return self.shedder.retry_after(minimum)
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self._prefixes is None:
+            self._prefixes = tuple(settings.ADMISSION_PATHS)
+        if not scope["path"].startswith(self._prefixes):
+            return await self.app(scope, receive, send)
+        room = self.room
+        if not await room.enter():
+            return await self.shedder.shed(dict(scope.get("headers") or ()), send, busy=room.inside)
+        scope[ADMITTED] = True  # its wait behind the others is bounded by the waiting room
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            room.leave()
+            self.shedder.served()

@@ -9,23 +9,31 @@ behaviour, same keys and values, same options.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
+# Django gives every thread and every asyncio task its own cache object (``caches`` is
+# context-local), so a pool kept on the object would open a new connection to Redis for each
+# request served from a new context (the booking fast path's threads): the clients, and their
+# connection pools, are kept per process instead, keyed by server and options.
+_shared_clients: dict[tuple[str, str], Any] = {}
+_shared_lock = threading.Lock()
+
 
 class _SharedClient(RedisCacheClient):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
-        client = self._clients.get(index)
+        ident = (self._servers[index], repr(sorted(self._pool_options.items(), key=lambda kv: kv[0])))  # type: ignore[attr-defined]
+        client = _shared_clients.get(ident)
         if client is None:
-            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
-            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+            with _shared_lock:
+                client = _shared_clients.get(ident)
+                if client is None:
+                    pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+                    client = _shared_clients[ident] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
@@ -33,3 +41,26 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _SharedClient
+
+
+def count_in_window(key: str, *, timeout: int) -> int:
+    """Add one to the counter ``key`` (created at 1, kept ``timeout`` seconds from its first
+    count) and return the new count: one round trip to Redis (INCR and EXPIRE NX in a pipeline),
+    ``add`` then ``incr`` on any other cache."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return int(backend.incr(key))
+    except ValueError:  # evicted between add and incr
+        backend.set(key, 1, timeout=timeout)
+        return 1

@@ -18,12 +18,18 @@ hooks and ``connection.queries`` see every statement as usual.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import ipaddress
+import json
 import secrets
 import threading
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import signals
@@ -65,6 +71,31 @@ class _Plan:
     annotations: tuple[tuple[str, int], ...]
 
 
+@functools.cache
+def _prepared_cursor_class() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+
+    class PreparedCursor(ServerBindingCursor):  # type: ignore[misc, valid-type]
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True, **kwargs)
+
+    return PreparedCursor
+
+
+def prepared_cursor(connection: Any) -> Any:
+    """A cursor whose statements PostgreSQL parses and plans once per connection (a prepared
+    statement, bound server-side), for the few queries every booking runs; a plain cursor
+    elsewhere, or with ``DATABASE_PREPARED_HOT_QUERIES=0`` (e.g. behind a transaction-mode
+    pooler that cannot keep prepared statements). It goes through Django's cursor wrapper, so
+    execute wrappers and query logging see it as any other."""
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_HOT_QUERIES:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
+
+
 class CompiledQuery(Generic[M]):
     """``queryset.filter(<name>=<value>, ...)`` compiled once per process and database.
 
@@ -75,9 +106,10 @@ class CompiledQuery(Generic[M]):
         token = TOKEN.first(key_hash=digest)
     """
 
-    def __init__(self, queryset: QuerySet[M], *names: str) -> None:
+    def __init__(self, queryset: QuerySet[M], *names: str, prepared: bool = False) -> None:
         self._queryset = queryset
         self._names = names
+        self._prepared = prepared  # a prepared statement on PostgreSQL (``prepared_cursor``)
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
@@ -133,7 +165,7 @@ class CompiledQuery(Generic[M]):
         params = list(plan.params)
         for position, name, target in plan.slots:
             params[position] = self._prepare(target, values[name], connection)
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) if self._prepared else connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         objects: list[M] = []
@@ -221,3 +253,37 @@ def insert_instance(obj: M, *, using: str = DEFAULT_DB_ALIAS, bypass_save_overri
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()  # full precision (DjangoJSONEncoder cuts microseconds)
+    if isinstance(value, uuid.UUID | Decimal | ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> str:
+    """A new instance's row as a JSON object of column → value, prepared exactly as
+    ``insert_instance`` prepares its parameters (``pre_save`` stamps included, the auto primary
+    key left out): for a database function that inserts it with ``jsonb_populate_record``."""
+    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    connection = connections[using]
+    row: dict[str, Any] = {}
+    for field in _insert_plan(obj, using).fields:
+        value = field.pre_save(obj, True)
+        if isinstance(field, models.JSONField):
+            row[field.column] = field.get_prep_value(value)
+            continue
+        prepared = field.get_db_prep_save(value, connection=connection)
+        if isinstance(prepared, bytes | memoryview):
+            raise TypeError(f"{field} is binary: not supported in a JSON row")
+        row[field.column] = prepared
+    return json.dumps(row, default=_json_default, ensure_ascii=False)
+
+
+def mark_inserted(obj: models.Model, pk: int, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """``obj`` was inserted (by ``instance_row_json``'s consumer) with primary key ``pk``."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using

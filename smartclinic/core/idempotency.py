@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -47,26 +48,63 @@ def _stored(user_id: int, key: str, fingerprint: str) -> tuple[int, Any] | None:
     return record.status_code, record.body
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """Where an action that stores its own answer (in the statement that makes its writes)
+    gets the record to store."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+
+    def record(self, status: int, body: Any) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            user_id=self.user_id, key=self.key, fingerprint=self.fingerprint, status_code=status, body=body
+        )
+
+
 def run_idempotent(
     *, user_id: int, key: str | None, fingerprint: str, action: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
     """Run ``action`` once per (user, key). Its result is stored in the same transaction as its
     writes, so a retry after a lost response gets the first answer. Failures are not stored: a
     retry of a failed request runs again. Without a key, ``action`` just runs."""
-    if key is None:
-        return action()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidIdempotencyKey()
-    previous = _stored(user_id, key, fingerprint)
-    if previous is not None:
-        return previous
-    try:
+
+    def action_then_store(receipt: Receipt | None) -> tuple[int, Any]:
+        if receipt is None:
+            return action()
         with transaction.atomic():
             status, body = action()
-            insert_instance(
-                IdempotencyRecord(user_id=user_id, key=key, fingerprint=fingerprint, status_code=status, body=body)
-            )
+            insert_instance(receipt.record(status, body))
         return status, body
+
+    return run_idempotent_storing(user_id=user_id, key=key, fingerprint=fingerprint, action=action_then_store)
+
+
+def run_idempotent_storing(
+    *,
+    user_id: int,
+    key: str | None,
+    fingerprint: str,
+    action: Callable[[Receipt | None], tuple[int, Any]],
+    look_first: bool = True,
+) -> tuple[int, Any]:
+    """``run_idempotent`` for an action that stores ``receipt.record(status, body)`` itself, in the
+    transaction of its writes (``None`` without a key), and raises when it did not.
+
+    ``look_first=False`` skips the look-up before the action, for an action that cannot succeed
+    twice for one key (the record's unique key refuses the second, which then raises): a repeat
+    then costs a refused attempt, a first request one round trip less."""
+    if key is None:
+        return action(None)
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidIdempotencyKey()
+    if look_first:
+        previous = _stored(user_id, key, fingerprint)
+        if previous is not None:
+            return previous
+    try:
+        return action(Receipt(user_id=user_id, key=key, fingerprint=fingerprint))
     except (ApplicationError, IntegrityError):
         # A concurrent twin with the same key may have won while this one ran into its effects
         # (for a booking: the one-per-department-per-day rule). Its answer is ours.

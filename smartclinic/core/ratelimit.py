@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from smartclinic.core.cache import count_in_window
 from smartclinic.core.errors import RateLimited
 
 
@@ -28,13 +28,7 @@ def hit(*, scope: str, ident: str, rate: str, now: float | None = None) -> None:
         return
     now = time.time() if now is None else now
     window_start = int(now // window) * window
-    key = f"rl:{scope}:{ident}:{window_start}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+    count = count_in_window(f"rl:{scope}:{ident}:{window_start}", timeout=window + 1)
     if count > allowed:
         retry_after = max(1, math.ceil(window_start + window - now))
         raise RateLimited(retry_after=retry_after)
@@ -45,7 +39,10 @@ def client_address(request: HttpRequest) -> str:
 
 
 def limit_booking_writes(request: HttpRequest, *, user: Any) -> None:
-    hit(scope="book-user", ident=str(user.pk), rate=settings.RATE_LIMIT_BOOKING_PER_USER)
-    address = client_address(request)
+    limit_booking_writes_from(address=client_address(request), user_id=user.pk)
+
+
+def limit_booking_writes_from(*, address: str, user_id: int) -> None:
+    hit(scope="book-user", ident=str(user_id), rate=settings.RATE_LIMIT_BOOKING_PER_USER)
     if address not in settings.RATE_LIMIT_EXEMPT_ADDRESSES:
         hit(scope="book-ip", ident=address, rate=settings.RATE_LIMIT_BOOKING_PER_ADDRESS)

@@ -81,6 +81,7 @@ _LIVE_TOKEN: CompiledQuery[ApiToken] = CompiledQuery(
     .defer("user__member__national_id")
     .filter(revoked_at__isnull=True),
     "key_hash",
+    prepared=True,
 )
 
 

@@ -28,9 +28,13 @@ def outbox_publish(event: DomainEvent, *, delay: dt.timedelta | None = None) -> 
     """Store the event in the caller's transaction; the worker delivers it after commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish events inside the transaction of the change they describe")
-    return insert_instance(
-        OutboxMessage(name=event.name, payload=event.payload(), available_at=clock.now() + (delay or dt.timedelta()))
-    )
+    return insert_instance(outbox_message_for(event, delay=delay))
+
+
+def outbox_message_for(event: DomainEvent, *, delay: dt.timedelta | None = None) -> OutboxMessage:
+    """The message ``outbox_publish`` stores, not saved: for a statement that stores it together
+    with the change it describes (the booking on PostgreSQL)."""
+    return OutboxMessage(name=event.name, payload=event.payload(), available_at=clock.now() + (delay or dt.timedelta()))
 
 
 @transaction.atomic

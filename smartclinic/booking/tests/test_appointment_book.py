@@ -184,3 +184,17 @@ def test_walk_ins_are_for_todays_sessions_only(clinic, patient):
     with pytest.raises(WalkInNotToday):
         walk_in_register(actor=Actor.system(reason="nurse"), member=member, session=clinic["session"])  # tomorrow
     assert not Appointment.objects.exists()
+
+
+def test_on_postgresql_the_writes_are_one_statement(clinic, patient, django_assert_num_queries):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs the ORM statements in a transaction")
+    user, member = patient()
+    slot = fresh(clinic["slots"][0])
+    with django_assert_num_queries(1) as captured:
+        appointment = appointment_book(actor=Actor.of(user), member=member, slot=slot)
+    assert "booking_book(" in captured.captured_queries[0]["sql"]
+    assert appointment.pk == Appointment.objects.get().pk and not appointment._state.adding
+    assert Appointment.objects.get().created_at == appointment.created_at

@@ -135,6 +135,7 @@ def test_asgi_admits_up_to_the_limit_per_process_and_sheds_the_rest_at_once(sett
     from smartclinic.core.admission import AdmissionASGIMiddleware
 
     settings.ADMISSION_MAX_IN_FLIGHT = 2
+    settings.ADMISSION_MAX_WAITING = 0  # no waiting room: the third is shed at once
     settings.ADMISSION_RETRY_AFTER = 1
     settings.ADMISSION_RETRY_AFTER_MAX = 1
     release = asyncio.Event()
@@ -178,10 +179,82 @@ def test_asgi_retry_after_grows_with_the_overload(settings):
 
     settings.ADMISSION_RETRY_AFTER_MAX = 30
     app = AdmissionASGIMiddleware(None)
-    app._last = (0, 10)  # nothing shed in the last second
+    app.shedder._last = (0, 10)  # nothing shed in the last second
     assert {app.retry_after(1) for _ in range(50)} == {1}
-    app._last = (400, 20)  # twenty sheds per completed request
+    app.shedder._last = (400, 20)  # twenty sheds per completed request
     values = {app.retry_after(1) for _ in range(500)}
     assert min(values) >= 1 and max(values) <= 20 and len(values) > 5
-    app._last = (10_000, 1)
+    app.shedder._last = (10_000, 1)
     assert max(app.retry_after(1) for _ in range(500)) <= 30
+
+
+def test_asgi_waiting_room_serves_the_next_in_line_and_sheds_past_its_wait(settings):
+    import asyncio
+
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 1
+    settings.ADMISSION_MAX_WAITING = 1
+    settings.ADMISSION_MAX_WAIT_MS = 200
+    settings.ADMISSION_RETRY_AFTER_MAX = 1
+    gates = [asyncio.Event(), asyncio.Event()]
+    served = []
+
+    async def app_under_test(scope, receive, send):
+        served.append(len(served))
+        await gates[min(len(served) - 1, 1)].wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = AdmissionASGIMiddleware(app_under_test)
+
+    async def scenario():
+        first = asyncio.create_task(_call(app, _scope()))
+        await asyncio.sleep(0.01)
+        waiting = asyncio.create_task(_call(app, _scope()))  # waits for the first's place
+        await asyncio.sleep(0.01)
+        assert app.room.waiting == 1
+        turned_away = await asyncio.wait_for(_call(app, _scope()), timeout=0.05)  # the room is full
+        gates[0].set()  # the first finishes: the one waiting goes in at once
+        gates[1].set()
+        done = await asyncio.gather(first, waiting)
+        late = asyncio.create_task(_call(app, _scope()))  # free place: straight in
+        return turned_away, done, await late
+
+    turned_away, done, late = asyncio.run(scenario())
+    assert turned_away[0]["status"] == 503
+    assert [messages[0]["status"] for messages in done] == [201, 201]
+    assert late[0]["status"] == 201
+    assert app.in_flight == 0 and app.room.waiting == 0
+
+
+def test_asgi_waiting_room_sheds_who_waited_too_long(settings):
+    import asyncio
+
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 1
+    settings.ADMISSION_MAX_WAITING = 5
+    settings.ADMISSION_MAX_WAIT_MS = 30
+    release = asyncio.Event()
+
+    async def stuck_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = AdmissionASGIMiddleware(stuck_app)
+
+    async def scenario():
+        first = asyncio.create_task(_call(app, _scope()))
+        await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        shed = await _call(app, _scope())
+        waited = asyncio.get_running_loop().time() - started
+        release.set()
+        await first
+        return shed, waited
+
+    shed, waited = asyncio.run(scenario())
+    assert shed[0]["status"] == 503
+    assert 0.02 <= waited < 0.5

@@ -1,0 +1,76 @@
+"""``POST /api/v1/appointments`` once the caller is known: shared by the API view and the ASGI
+fast path (``fastpath.py``), so both apply the same limits, rules and Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from smartclinic.booking import services
+from smartclinic.booking.access import access_bookable_slot, access_own_dependant_or_none
+from smartclinic.booking.presenters import appointment_out
+from smartclinic.booking.schemas import AppointmentOut
+from smartclinic.core.actor import Actor
+from smartclinic.core.idempotency import Receipt, fingerprint_of, run_idempotent_storing
+from smartclinic.core.ratelimit import limit_booking_writes_from
+from smartclinic.identity.models import Member, User
+from smartclinic.identity.selectors import member_of_user
+
+BOOK_PATH = "/api/v1/appointments"
+
+
+def appointment_body(appointment: Any) -> dict[str, Any]:
+    """The 201 answer to a booking: validated once against ``AppointmentOut``, then sent (and
+    stored for its Idempotency-Key) as it is."""
+    return AppointmentOut.model_validate(appointment_out(appointment)).model_dump(mode="json")
+
+
+def _member_of(user: User) -> Member | None:
+    """The account's campus member: loaded with the bearer token when the request came with one
+    (``token_authenticate``), looked up otherwise."""
+    related = User.member.related
+    if related.is_cached(user):
+        return cast("Member | None", related.get_cached_value(user))
+    return member_of_user(user=user)
+
+
+def book_for_caller(
+    *,
+    actor: Actor,
+    user: User,
+    address: str,
+    slot_id: UUID,
+    dependant_id: UUID | None,
+    idempotency_key: str | None,
+    path: str = BOOK_PATH,
+) -> tuple[int, dict[str, Any]]:
+    """Rate limits, then the booking (its answer stored with its Idempotency-Key in the same
+    transaction). Returns (201, the appointment) or the first answer to the same key; raises
+    an ``ApplicationError`` when a rule says no."""
+    limit_booking_writes_from(address=address, user_id=user.pk)
+    # Read before the transaction, so that it holds only the booking's writes: the member, and
+    # the slot with its session, department and doctor (each one compiled query). A stored
+    # answer to an Idempotency-Key always names an existing slot (appointments protect theirs).
+    member = _member_of(user)
+    slot = access_bookable_slot(public_id=slot_id)
+
+    def book(receipt: Receipt | None) -> tuple[int, Any]:
+        appointment = services.appointment_book(
+            actor=actor,
+            member=member,
+            slot=slot,
+            dependant=access_own_dependant_or_none(member=member, public_id=dependant_id),
+            answer=(lambda made: receipt.record(201, appointment_body(made))) if receipt else None,
+        )
+        return 201, appointment_body(appointment)
+
+    request_body = {"slot_id": str(slot_id), "dependant_id": str(dependant_id) if dependant_id else None}
+    return run_idempotent_storing(
+        user_id=user.pk,
+        key=idempotency_key,
+        fingerprint=fingerprint_of(method="POST", path=path, body=request_body),
+        action=book,
+        # A booking stores its answer in its own statement: a repeat of the key is refused there
+        # (or earlier, by one live appointment per department and day) and finds the answer then.
+        look_first=False,
+    )

@@ -1,0 +1,229 @@
+"""The booking request without Django's request stack, for the rush (ADR 0006).
+
+``POST /api/v1/appointments`` with a bearer token and ``{"slot_id": ...}`` is what thousands of
+students send the second slots open. Django's stack (request and response objects, eleven
+middlewares, URL resolution, django-ninja's parsing, authentication and validation) costs more
+CPU than the booking itself. ``BookingFastPath`` wraps the ASGI application: it reads such a
+request in the event loop and runs, in the thread where Django runs views, the same code the
+API view runs (``book_for_caller``: rate limits, token, member, slot, the booking with its
+Idempotency-Key) in a small pool of its own threads (``BOOKING_FAST_PATH_THREADS``), then
+answers with the same JSON, status and headers.
+
+Anything else, and any request it cannot take as it stands (no bearer token, an unknown or
+expired token, a body that is not exactly that object, a dependant), passes to Django
+untouched, body included, so every error is Django's own. ``BOOKING_FAST_PATH=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import translation
+from django.utils.translation import trans_real
+
+from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
+from smartclinic.core.actor import Actor
+from smartclinic.core.errors import ApplicationError, RateLimited
+from smartclinic.identity.errors import TokenExpired
+from smartclinic.identity.services import token_authenticate
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY = 1024
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def language_of(accept_language: str) -> str:
+    """The UI language for an ``Accept-Language`` header, as ``LocaleMiddleware`` picks it
+    (this path carries no language cookie and no language prefix)."""
+    for code, _quality in trans_real.parse_accept_lang_header(accept_language):
+        if code == "*":
+            break
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def parse_booking(body: bytes) -> UUID | None:
+    """The slot id of a body that is exactly ``{"slot_id": "<uuid>"}`` (``dependant_id`` null
+    or absent); ``None`` for anything else, which Django then answers."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not set(data) <= {"slot_id", "dependant_id"}:
+        return None
+    if data.get("dependant_id") is not None or not isinstance(data.get("slot_id"), str):
+        return None
+    try:
+        return UUID(data["slot_id"])
+    except ValueError:
+        return None
+
+
+def book_request(
+    *, token: str, slot_id: UUID, idempotency_key: str | None, language: str, address: str, request_id: str
+) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]] | None:
+    """Run in a worker thread: (status, body, extra headers), or ``None`` to leave the request
+    to Django (an unknown, revoked or expired token: Django answers those)."""
+    # This thread serves only this path: it keeps its database connection from one request to
+    # the next (no trip to the pool each time), and drops it after an error, as Django would.
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        with translation.override(language):
+            try:
+                user = token_authenticate(raw=token)
+            except TokenExpired:
+                return None
+            if user is None:
+                return None
+            actor = Actor(user=user, request_id=request_id, client_ip=address or None)
+            try:
+                status, body = book_for_caller(
+                    actor=actor,
+                    user=user,
+                    address=address or "unknown",
+                    slot_id=slot_id,
+                    dependant_id=None,
+                    idempotency_key=idempotency_key,
+                )
+            except ApplicationError as error:
+                headers = []
+                if isinstance(error, RateLimited):
+                    headers.append((b"retry-after", str(error.extra.get("retry_after", 1)).encode()))
+                return error.status, error.render(), headers
+            return status, body, []
+    finally:
+        _keep_or_drop(connection)
+
+
+def _keep_or_drop(connection: Any) -> None:
+    """Keep a healthy connection for the next request; drop one that is not (Django's
+    ``close_if_unusable_or_obsolete`` without the age limit)."""
+    if connection.connection is None:
+        return
+    if connection.in_atomic_block or connection.get_autocommit() != connection.settings_dict["AUTOCOMMIT"]:
+        connection.close()
+    elif connection.errors_occurred:
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
+
+
+class BookingFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Its own threads (each with its own database connection), so that one booking's wait
+        # for the commit does not hold up the next one in this process.
+        self.threads = max(1, settings.BOOKING_FAST_PATH_THREADS)
+        self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="booking")
+        self._book = sync_to_async(book_request, thread_sensitive=False, executor=self._executor)
+
+    def close(self) -> None:
+        """Close every thread's database connection and stop the threads (shutdown, tests)."""
+        barrier = threading.Barrier(self.threads, timeout=10)
+
+        def close_mine() -> None:
+            connections.close_all()
+            barrier.wait()  # so that each thread takes exactly one of these
+
+        for future in [self._executor.submit(close_mine) for _ in range(self.threads)]:
+            future.result()
+        self._executor.shutdown(wait=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == BOOK_PATH
+            and settings.BOOKING_FAST_PATH
+        ):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or ())
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = authorization.partition(" ")
+        body, complete = await self._read_body(receive)
+        slot_id = parse_booking(body) if complete else None
+        if scheme.lower() != "bearer" or not token.strip() or slot_id is None:
+            return await self.app(scope, self._replay(body, complete, receive), send)
+        key = headers.get(b"idempotency-key")
+        incoming_id = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming_id if _SAFE_REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
+        client = scope.get("client") or ("", 0)
+        language = language_of(headers.get(b"accept-language", b"").decode("latin-1"))
+        answer = await self._book(
+            token=token.strip(),
+            slot_id=slot_id,
+            idempotency_key=key.decode("latin-1") if key is not None else None,
+            language=language,
+            address=client[0] or "",
+            request_id=request_id,
+        )
+        if answer is None:
+            return await self.app(scope, self._replay(body, complete, receive), send)
+        status, payload, extra = answer
+        content = json.dumps(payload, ensure_ascii=False).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(content)).encode()),
+                    (b"content-language", language.encode()),
+                    (b"vary", b"Accept-Language, Authorization"),
+                    (b"x-request-id", request_id.encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"x-content-type-options", b"nosniff"),
+                    *extra,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+        """Up to ``MAX_BODY`` bytes; ``complete`` is false when there is more (left to Django)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), False
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), True
+            if size > MAX_BODY:
+                return b"".join(chunks), False
+
+    @staticmethod
+    def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+        """A ``receive`` that gives Django the body already read, then the rest of the stream."""
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": not complete}
+            return await receive()
+
+        return replay

@@ -1,0 +1,218 @@
+"""The booking request's ASGI fast path: the same answers as the API view, without Django's
+request stack; everything it does not take passes to Django untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.core.asgi import get_asgi_application
+
+from smartclinic.audit.models import AuditEntry
+from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking
+from smartclinic.booking.models import Appointment, PersonQuota
+from smartclinic.core.actor import Actor
+from smartclinic.core.models import IdempotencyRecord
+from smartclinic.identity.services import token_issue
+from smartclinic.outbox.models import OutboxMessage
+from smartclinic.scheduling.models import Slot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Answer:
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        start = messages[0]
+        self.status: int = start["status"]
+        self.headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+        body = b"".join(m.get("body", b"") for m in messages[1:])
+        self.data = json.loads(body) if body else None
+
+
+async def _post(app: Any, body: bytes, headers: dict[str, str]) -> Answer:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/appointments",
+        "raw_path": b"/api/v1/appointments",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("10.1.2.3", 50000),
+        "server": ("testserver", 80),
+    }
+    chunks = [body[:5], body[5:]]  # the body comes in two parts, as it may over a socket
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return Answer(sent)
+
+
+@pytest.fixture
+def asgi(settings):
+    """The fast path in front of Django's ASGI handler; ``post(...)`` sends one request."""
+    settings.ALLOWED_HOSTS = ["testserver"]
+    fast = BookingFastPath(get_asgi_application())
+    seen_by_django: list[str] = []
+    inner = fast.app
+
+    async def django_app(scope: Any, receive: Any, send: Any) -> None:
+        seen_by_django.append(scope["path"])
+        await inner(scope, receive, send)
+
+    fast.app = django_app
+
+    def post(body: Any, *, token: str | None = None, key: str | None = None, language: str = "en") -> Answer:
+        headers = {"accept-language": language}
+        if token is not None:
+            headers["authorization"] = f"Bearer {token}"
+        if key is not None:
+            headers["idempotency-key"] = key
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return asyncio.run(_post(fast, raw, headers))
+
+    post.seen_by_django = seen_by_django  # type: ignore[attr-defined]
+    yield post
+    fast.close()
+
+
+@pytest.fixture
+def student(patient):
+    user, member = patient()
+    return user, member, token_issue(actor=Actor.of(user), user=user).raw
+
+
+def test_books_without_django_and_answers_as_the_api_view(asgi, api, clinic, student, patient):
+    user, member, token = student
+    slot = clinic["slots"][0]
+
+    fast = asgi({"slot_id": str(slot.public_id)}, token=token, key="k-1")
+
+    assert fast.status == 201, fast.data
+    assert asgi.seen_by_django == []
+    assert fast.headers["content-type"] == "application/json; charset=utf-8"
+    assert fast.headers["x-request-id"] and fast.headers["content-language"] == "en"
+    other_user, _ = patient()
+    slow = api(other_user, language="en").post("/appointments", {"slot_id": str(slot.public_id)})
+    assert slow.status_code == 201
+    assert set(fast.data) == set(slow.data)
+    for field in ("status", "department", "doctor_name", "doctor_title", "slot_id", "fee", "location", "starts_at"):
+        assert fast.data[field] == slow.data[field], field
+    appointment = Appointment.objects.get(public_id=fast.data["id"])
+    assert appointment.member_id == member.pk and appointment.booked_by_id == user.pk
+    assert Slot.objects.get(pk=slot.pk).booked == 2
+    entry = AuditEntry.objects.get(action="booking.appointment_booked", subject_id=fast.data["id"])
+    assert entry.actor_id == user.pk and entry.client_ip == "10.1.2.3"
+    assert OutboxMessage.objects.filter(payload__appointment_id=fast.data["id"]).count() == 1
+    assert IdempotencyRecord.objects.get(user=user, key="k-1").body["id"] == fast.data["id"]
+
+
+def test_a_repeated_key_gets_the_first_answer_and_changes_nothing(asgi, clinic, student):
+    _, member, token = student
+    slot = clinic["slots"][0]
+
+    first = asgi({"slot_id": str(slot.public_id)}, token=token, key="same")
+    again = asgi({"slot_id": str(slot.public_id)}, token=token, key="same")
+    other_body = asgi({"slot_id": str(clinic["slots"][1].public_id)}, token=token, key="same")
+
+    assert first.status == again.status == 201
+    assert again.data == first.data
+    assert other_body.status == 422 and other_body.data["code"] == "core.idempotency_key_reused"
+    assert Appointment.objects.filter(member=member).count() == 1
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+    assert Slot.objects.get(pk=clinic["slots"][1].pk).booked == 0
+    assert PersonQuota.objects.get(person_key=f"m:{member.pk}").live_count == 1
+
+
+def test_business_errors_are_localized_with_their_codes(asgi, clinic, student, patient):
+    _, _, token = student
+    slot = clinic["slots"][0]
+    assert asgi({"slot_id": str(slot.public_id)}, token=token).status == 201
+
+    twice = asgi({"slot_id": str(clinic["slots"][1].public_id)}, token=token, language="zh-CN,zh;q=0.9")
+    assert twice.status == 409 and twice.data["code"] == "booking.duplicate"
+    assert twice.data["message"] == "您当天在该科室已有预约。"
+    assert twice.headers["content-language"] == "zh-hans"
+
+    for _ in range(1):  # the slot has two places: fill it
+        other_user, _ = patient()
+        other = token_issue(actor=Actor.of(other_user), user=other_user).raw
+        assert asgi({"slot_id": str(slot.public_id)}, token=other).status == 201
+    late_user, _ = patient()
+    late = token_issue(actor=Actor.of(late_user), user=late_user).raw
+    full = asgi({"slot_id": str(slot.public_id)}, token=late)
+    assert full.status == 409 and full.data["code"] == "booking.slot_full"
+    assert full.data["message"].startswith("This slot is fully booked")
+    unknown = asgi({"slot_id": str(uuid.uuid4())}, token=late)
+    assert unknown.status == 404 and unknown.data["code"] == "core.not_found"
+
+
+def test_rate_limit_answers_429_with_retry_after(asgi, clinic, student, settings):
+    _, _, token = student
+    settings.RATE_LIMIT_BOOKING_PER_USER = "2/60"
+    slot_id = str(clinic["slots"][0].public_id)
+    answers = [asgi({"slot_id": slot_id}, token=token) for _ in range(3)]
+    assert [a.status for a in answers[:2]] == [201, 409]
+    assert answers[2].status == 429 and answers[2].data["code"] == "core.rate_limited"
+    assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_what_it_does_not_take_goes_to_django_with_its_body(asgi, clinic, student):
+    _, member, token = student
+    slot_id = str(clinic["slots"][0].public_id)
+
+    no_token = asgi({"slot_id": slot_id})
+    bad_token = asgi({"slot_id": slot_id}, token="sc_not-a-token")
+    malformed = asgi(b'{"slot_id": ', token=token)
+    not_a_uuid = asgi({"slot_id": "tomorrow"}, token=token)
+    extra_field = asgi({"slot_id": slot_id, "note": "x"}, token=token)
+
+    assert no_token.status in (401, 403) and bad_token.status in (401, 403)
+    assert malformed.status in (400, 422) and not_a_uuid.status == 422
+    assert not_a_uuid.data["code"] == "core.invalid_input"
+    assert extra_field.status == 201  # Django's schema ignores unknown fields, as before
+    assert len(asgi.seen_by_django) == 5
+    assert Appointment.objects.filter(member=member).count() == 1
+
+
+def test_turned_off_everything_goes_to_django(asgi, clinic, student, settings):
+    _, _, token = student
+    settings.BOOKING_FAST_PATH = False
+    answer = asgi({"slot_id": str(clinic["slots"][0].public_id)}, token=token)
+    assert answer.status == 201
+    assert asgi.seen_by_django == ["/api/v1/appointments"]
+
+
+def test_parsing_takes_only_the_plain_booking():
+    slot = uuid.uuid4()
+    assert parse_booking(json.dumps({"slot_id": str(slot)}).encode()) == slot
+    assert parse_booking(json.dumps({"slot_id": str(slot), "dependant_id": None}).encode()) == slot
+    assert parse_booking(json.dumps({"slot_id": str(slot), "dependant_id": str(uuid.uuid4())}).encode()) is None
+    assert parse_booking(b"[]") is None
+    assert parse_booking(b'{"slot_id": 12}') is None
+    assert parse_booking(b"\xff") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [("en-US,en;q=0.9", "en"), ("zh-CN", "zh-hans"), ("fr, en;q=0.5", "en"), ("", "zh-hans"), ("*", "zh-hans")],
+)
+def test_language_is_picked_as_django_picks_it(header, language):
+    assert language_of(header) == language

@@ -1,0 +1,122 @@
+"""The micro-cache for public lists: one answer per key per TTL, concurrent misses collapsed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from smartclinic.core.microcache import MicroCache
+
+
+def _scope(path: str = "/api/v1/slots", query: bytes = b"department=NK", **headers: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+async def _get(app: Any, scope: dict[str, Any]) -> tuple[int, bytes, dict[bytes, bytes]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), dict(sent[0]["headers"])
+
+
+class Origin:
+    """A stand-in application that counts the requests reaching it."""
+
+    def __init__(self, status: int = 200, delay: float = 0.0, headers: list | None = None) -> None:
+        self.calls = 0
+        self.status, self.delay, self.headers = status, delay, headers or []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        number = self.calls
+        await asyncio.sleep(self.delay)
+        await send({"type": "http.response.start", "status": self.status, "headers": list(self.headers)})
+        await send({"type": "http.response.body", "body": f"answer {number}".encode()})
+
+
+@pytest.fixture
+def cache_settings(settings):
+    settings.MICROCACHE_PATHS = ["/api/v1/slots"]
+    settings.MICROCACHE_TTL_MS = 200
+    return settings
+
+
+def test_repeats_within_the_ttl_are_answered_from_memory(cache_settings):
+    origin = Origin()
+    app = MicroCache(origin)
+
+    async def scenario():
+        first = await _get(app, _scope())
+        second = await _get(app, _scope())
+        other_query = await _get(app, _scope(query=b"department=WK"))
+        other_language = await _get(app, _scope(accept_language="en"))
+        await asyncio.sleep(0.25)
+        expired = await _get(app, _scope())
+        return first, second, other_query, other_language, expired
+
+    first, second, other_query, other_language, expired = asyncio.run(scenario())
+    assert first[1] == second[1] == b"answer 1"
+    assert b"age" in second[2]
+    assert other_query[1] == b"answer 2" and other_language[1] == b"answer 3"
+    assert expired[1] == b"answer 4"
+    assert origin.calls == 4
+
+
+def test_concurrent_misses_become_one_request(cache_settings):
+    origin = Origin(delay=0.05)
+    app = MicroCache(origin)
+
+    async def scenario():
+        return await asyncio.gather(*[_get(app, _scope()) for _ in range(20)])
+
+    answers = asyncio.run(scenario())
+    assert {body for _, body, _ in answers} == {b"answer 1"}
+    assert origin.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("scope", "origin"),
+    [
+        (_scope(authorization="Bearer x"), Origin()),  # someone's own view
+        (_scope(cookie="sessionid=1"), Origin()),
+        (_scope(path="/api/v1/appointments"), Origin()),  # not a listed path
+        (_scope(), Origin(status=503)),  # only successes are kept
+        (_scope(), Origin(headers=[(b"set-cookie", b"a=b")])),
+    ],
+)
+def test_what_is_not_cached(cache_settings, scope, origin):
+    app = MicroCache(origin)
+
+    async def scenario():
+        await _get(app, dict(scope))
+        await _get(app, dict(scope))
+
+    asyncio.run(scenario())
+    assert origin.calls == 2
+
+
+def test_turned_off_with_a_zero_ttl(cache_settings):
+    cache_settings.MICROCACHE_TTL_MS = 0
+    origin = Origin()
+    app = MicroCache(origin)
+
+    async def scenario():
+        await _get(app, _scope())
+        await _get(app, _scope())
+
+    asyncio.run(scenario())
+    assert origin.calls == 2
