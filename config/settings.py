@@ -252,16 +252,19 @@ ADMISSION_RETRY_AFTER = env_int("ADMISSION_RETRY_AFTER", 1)
 # (so the worker's thread never idles), and no request waits behind more than one other.
 ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 2)
 # Beyond those, up to ADMISSION_MAX_WAITING more per process wait in the event loop for a place
-# for at most ADMISSION_MAX_WAIT_MS (a waiting room: no CPU spent); only the rest are shed.
+# for at most ADMISSION_MAX_WAIT_MS (no CPU spent; keeps the workers fed between bursts); the
+# rest are shed at once, and a request waits no longer than that before it is shed.
 ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
-ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 250)
+ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 30)
 # Under ASGI the Retry-After of a shed grows with the overload (sheds per completed request in
 # the last second), drawn at random from ADMISSION_RETRY_AFTER up to this, to spread the returns.
 ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 30)
 # Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
 # misses collapsed into one (smartclinic/core/microcache.py): the slot list in a rush. 0: off.
 MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])
-MICROCACHE_TTL_MS = env_int("MICROCACHE_TTL_MS", 500)
+MICROCACHE_TTL_MS = env_int("MICROCACHE_TTL_MS", 1000)
+# While a refresh runs (or after it failed), an answer up to this old is served meanwhile.
+MICROCACHE_STALE_MS = env_int("MICROCACHE_STALE_MS", 5000)
 # Under ASGI, POST /api/v1/appointments with a bearer token skips Django's request stack
 # (smartclinic/booking/fastpath.py, ADR 0006); the same code books. 0 sends it through Django.
 BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)

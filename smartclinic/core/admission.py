@@ -53,6 +53,9 @@ logger = logging.getLogger("smartclinic.admission")
 
 OVERLOADED_CODE = "core.overloaded"
 ADMITTED = "smartclinic.admitted"
+# Set by the micro-cache on its one refresh of a shared answer (smartclinic/core/microcache.py):
+# never shed, or the cache would not fill in the rush it is for.
+PRIORITY = "smartclinic.priority"
 
 
 def request_start(header: str | None) -> float | None:
@@ -270,7 +273,7 @@ class AdmissionASGIMiddleware:
             return await self.app(scope, receive, send)
         if self._prefixes is None:
             self._prefixes = tuple(settings.ADMISSION_PATHS)
-        if not scope["path"].startswith(self._prefixes):
+        if not scope["path"].startswith(self._prefixes) or scope.get(PRIORITY):
             return await self.app(scope, receive, send)
         room = self.room
         if not await room.enter():

@@ -10,11 +10,18 @@ much older than the database; the booking itself always decides on the row.
 Only ``GET`` requests to ``MICROCACHE_PATHS`` (public endpoints: no per-user content) without
 ``Authorization`` or ``Cookie`` are cached, keyed by path, query string and ``Accept-Language``;
 only 200 answers without ``Set-Cookie``. ``MICROCACHE_TTL_MS=0`` turns it off.
+
+A refresh is one request per key per TTL in each process: it is marked ``PRIORITY`` so that
+admission control lets it through even when it sheds everything else (the cache would
+otherwise never fill in the very rush it is for). While it runs, or when it fails, the last
+answer is served if it is less than ``MICROCACHE_STALE_MS`` old (stale-while-revalidate,
+stale-if-error); nobody waits for a refresh unless there is nothing to serve.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,13 +29,22 @@ from typing import Any
 
 from django.conf import settings
 
+from smartclinic.core.admission import PRIORITY
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+logger = logging.getLogger("smartclinic.microcache")
+
 MAX_ENTRIES = 2048
+
 MAX_BODY = 2 * 1024 * 1024
+
+
+async def _empty_body() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,7 @@ class MicroCache:
         self.entries: dict[tuple[str, bytes, bytes], Answer] = {}
         self.pending: dict[tuple[str, bytes, bytes], asyncio.Future[Answer | None]] = {}
         self.hits = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # refreshes running behind a stale answer
 
     def _key(self, scope: Scope) -> tuple[str, bytes, bytes] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or settings.MICROCACHE_TTL_MS <= 0:
@@ -60,36 +77,52 @@ class MicroCache:
         key = self._key(scope)
         if key is None:
             return await self.app(scope, receive, send)
-        ttl = settings.MICROCACHE_TTL_MS / 1000
+        now = time.monotonic()
         answer = self.entries.get(key)
-        if answer is not None and time.monotonic() - answer.stored_at < ttl:
-            self.hits += 1
-            return await self._replay(answer, send)
+        age = now - answer.stored_at if answer is not None else None
+        if answer is not None and age is not None and age < settings.MICROCACHE_TTL_MS / 1000:
+            return await self._hit(answer, send)
+        usable = answer if age is not None and age < settings.MICROCACHE_STALE_MS / 1000 else None
         waiting = self.pending.get(key)
-        if waiting is not None:  # someone is already asking: share their answer
+        if waiting is not None:  # someone is already asking
+            if usable is not None:
+                return await self._hit(usable, send)
             shared = await asyncio.shield(waiting)
             if shared is not None:
-                self.hits += 1
-                return await self._replay(shared, send)
+                return await self._hit(shared, send)
             return await self.app(scope, receive, send)
+        if usable is not None:  # served at once; the refresh runs behind it
+            task = asyncio.create_task(self._refresh(key, {**scope, PRIORITY: True}, _empty_body, None))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return await self._hit(usable, send)
+        await self._refresh(key, {**scope, PRIORITY: True}, receive, send)
+
+    async def _refresh(self, key: tuple[str, bytes, bytes], scope: Scope, receive: Receive, send: Send | None) -> None:
         future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
         self.pending[key] = future
         try:
-            answer = await self._fetch(scope, receive, send)
-            if answer is not None:
+            fresh = await self._fetch(scope, receive, send)
+            if fresh is not None:
                 if len(self.entries) >= MAX_ENTRIES:
                     self.entries.clear()
-                self.entries[key] = answer
-            future.set_result(answer)
+                self.entries[key] = fresh
+            future.set_result(fresh)
         except BaseException:
             future.set_result(None)
-            raise
+            if send is not None:
+                raise
+            logger.exception("micro-cache: refreshing %s failed", scope["path"])
         finally:
             del self.pending[key]
 
-    async def _fetch(self, scope: Scope, receive: Receive, send: Send) -> Answer | None:
-        """Pass the request on, forwarding its answer as it comes; returns it when it may be
-        cached."""
+    async def _hit(self, answer: Answer, send: Send) -> None:
+        self.hits += 1
+        await self._replay(answer, send)
+
+    async def _fetch(self, scope: Scope, receive: Receive, send: Send | None) -> Answer | None:
+        """Pass the request on (forwarding its answer as it comes, unless ``send`` is ``None``:
+        a refresh behind a stale answer); returns it when it may be cached."""
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
         cacheable = True
@@ -105,7 +138,8 @@ class MicroCache:
                 chunks.append(message.get("body", b""))
                 if sum(len(c) for c in chunks) > MAX_BODY:
                     cacheable = False
-            await send(message)
+            if send is not None:
+                await send(message)
 
         await self.app(scope, receive, capture)
         if not cacheable or not start:

@@ -39,6 +39,9 @@ class Department(BaseModel):
         return self.name
 
 
+_TITLE_LABELS = dict(DoctorTitle.choices)
+
+
 class Doctor(BaseModel):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor")
     name = models.CharField(_("name"), max_length=100)
@@ -61,7 +64,13 @@ class Doctor(BaseModel):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_title_display()})"
+        return f"{self.name} ({self.title_label})"
+
+    @property
+    def title_label(self) -> str:
+        """``get_title_display()`` without building the choices table on every call (it runs
+        for each slot of a list)."""
+        return str(_TITLE_LABELS.get(self.title, self.title))
 
     @property
     def rating(self) -> float | None:

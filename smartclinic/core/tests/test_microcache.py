@@ -65,15 +65,50 @@ def test_repeats_within_the_ttl_are_answered_from_memory(cache_settings):
         other_query = await _get(app, _scope(query=b"department=WK"))
         other_language = await _get(app, _scope(accept_language="en"))
         await asyncio.sleep(0.25)
-        expired = await _get(app, _scope())
-        return first, second, other_query, other_language, expired
+        stale = await _get(app, _scope())  # served at once, refreshed behind it
+        await asyncio.sleep(0.01)
+        refreshed = await _get(app, _scope())
+        return first, second, other_query, other_language, stale, refreshed
 
-    first, second, other_query, other_language, expired = asyncio.run(scenario())
+    first, second, other_query, other_language, stale, refreshed = asyncio.run(scenario())
     assert first[1] == second[1] == b"answer 1"
     assert b"age" in second[2]
     assert other_query[1] == b"answer 2" and other_language[1] == b"answer 3"
-    assert expired[1] == b"answer 4"
+    assert stale[1] == b"answer 1" and refreshed[1] == b"answer 4"
     assert origin.calls == 4
+
+
+def test_past_the_stale_limit_the_request_waits_for_a_fresh_answer(cache_settings):
+    cache_settings.MICROCACHE_STALE_MS = 250
+    origin = Origin()
+    app = MicroCache(origin)
+
+    async def scenario():
+        await _get(app, _scope())
+        await asyncio.sleep(0.3)
+        return await _get(app, _scope())
+
+    assert asyncio.run(scenario())[1] == b"answer 2"
+
+
+def test_refreshes_pass_admission_control_and_others_are_not_held_up(cache_settings):
+    from smartclinic.core.admission import PRIORITY
+
+    seen = []
+
+    class Recording(Origin):
+        async def __call__(self, scope, receive, send):
+            seen.append(bool(scope.get(PRIORITY)))
+            await super().__call__(scope, receive, send)
+
+    app = MicroCache(Recording())
+
+    async def scenario():
+        await _get(app, _scope())
+        await _get(app, _scope(authorization="Bearer x"))  # not cached: an ordinary request
+
+    asyncio.run(scenario())
+    assert seen == [True, False]
 
 
 def test_concurrent_misses_become_one_request(cache_settings):
