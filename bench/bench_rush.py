@@ -101,7 +101,9 @@ class Bench:
                 {
                     "DATABASE_CONN_MAX_AGE": "0",
                     "DATABASE_POOL": "1",
-                    "DATABASE_POOL_MAX": str(args.threads + 2),
+                    # the fast path's threads keep theirs; Django's threads: the admitted
+                    # requests and the micro-cache's refreshes
+                    "DATABASE_POOL_MAX": str(args.threads + args.in_flight + 2),
                     "BOOKING_FAST_PATH_THREADS": str(args.threads),
                 }
             )

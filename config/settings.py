@@ -255,7 +255,7 @@ ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 2)
 # for at most ADMISSION_MAX_WAIT_MS (no CPU spent; keeps the workers fed between bursts); the
 # rest are shed at once, and a request waits no longer than that before it is shed.
 ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
-ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 30)
+ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 10)
 # Under ASGI the Retry-After of a shed grows with the overload (sheds per completed request in
 # the last second), drawn at random from ADMISSION_RETRY_AFTER up to this, to spread the returns.
 ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 30)
@@ -265,6 +265,8 @@ MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])
 MICROCACHE_TTL_MS = env_int("MICROCACHE_TTL_MS", 1000)
 # While a refresh runs (or after it failed), an answer up to this old is served meanwhile.
 MICROCACHE_STALE_MS = env_int("MICROCACHE_STALE_MS", 5000)
+# Refreshes running at once per process (each holds a database connection; they skip admission).
+MICROCACHE_MAX_REFRESHING = env_int("MICROCACHE_MAX_REFRESHING", 2)
 # Under ASGI, POST /api/v1/appointments with a bearer token skips Django's request stack
 # (smartclinic/booking/fastpath.py, ADR 0006); the same code books. 0 sends it through Django.
 BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)

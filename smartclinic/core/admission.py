@@ -273,7 +273,10 @@ class AdmissionASGIMiddleware:
             return await self.app(scope, receive, send)
         if self._prefixes is None:
             self._prefixes = tuple(settings.ADMISSION_PATHS)
-        if not scope["path"].startswith(self._prefixes) or scope.get(PRIORITY):
+        if not scope["path"].startswith(self._prefixes):
+            return await self.app(scope, receive, send)
+        if scope.get(PRIORITY):
+            scope[ADMITTED] = True  # not shed here, nor by the queue budget behind
             return await self.app(scope, receive, send)
         room = self.room
         if not await room.enter():

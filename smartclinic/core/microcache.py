@@ -7,9 +7,10 @@ collapses concurrent misses into one request (the others wait for its answer), a
 proxy's ``proxy_cache_valid 200 1s; proxy_cache_lock on;`` would. The list can thus be that
 much older than the database; the booking itself always decides on the row.
 
-Only ``GET`` requests to ``MICROCACHE_PATHS`` (public endpoints: no per-user content) without
-``Authorization`` or ``Cookie`` are cached, keyed by path, query string and ``Accept-Language``;
-only 200 answers without ``Set-Cookie``. ``MICROCACHE_TTL_MS=0`` turns it off.
+Only ``GET`` requests to ``MICROCACHE_PATHS`` without a ``Cookie`` are cached, keyed by path,
+query string and ``Accept-Language``; only 200 answers without ``Set-Cookie``. The paths must
+be public endpoints whose answer does not depend on who asks (an app sends its bearer token
+with every request, the slot list ignores it). ``MICROCACHE_TTL_MS=0`` turns it off.
 
 A refresh is one request per key per TTL in each process: it is marked ``PRIORITY`` so that
 admission control lets it through even when it sheds everything else (the cache would
@@ -43,8 +44,20 @@ MAX_ENTRIES = 2048
 MAX_BODY = 2 * 1024 * 1024
 
 
-async def _empty_body() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def _empty_body() -> Receive:
+    """The ``receive`` of a refresh made by the cache itself: an empty body, then nothing (the
+    application listens for a disconnect until it has answered)."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # never: the application stops listening once it answered
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class MicroCache:
         self.pending: dict[tuple[str, bytes, bytes], asyncio.Future[Answer | None]] = {}
         self.hits = 0
         self._tasks: set[asyncio.Task[None]] = set()  # refreshes running behind a stale answer
+        self.refreshing = 0
 
     def _key(self, scope: Scope) -> tuple[str, bytes, bytes] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or settings.MICROCACHE_TTL_MS <= 0:
@@ -69,7 +83,7 @@ class MicroCache:
         if not scope["path"].startswith(tuple(settings.MICROCACHE_PATHS)):
             return None
         headers = dict(scope.get("headers") or ())
-        if b"authorization" in headers or b"cookie" in headers:
+        if b"cookie" in headers:  # a browser's language cookie or session: not worth the risk
             return None
         return scope["path"], scope.get("query_string", b""), headers.get(b"accept-language", b"")
 
@@ -91,16 +105,31 @@ class MicroCache:
             if shared is not None:
                 return await self._hit(shared, send)
             return await self.app(scope, receive, send)
+        if self.refreshing >= settings.MICROCACHE_MAX_REFRESHING:
+            # Enough refreshes run in this process already: serve what there is, or take the
+            # ordinary way in (admission control may shed it).
+            if usable is not None:
+                return await self._hit(usable, send)
+            return await self.app(scope, receive, send)
+        future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future  # before any await: one refresh per key
+        self.refreshing += 1
+        priority_scope = {**scope, PRIORITY: True}
         if usable is not None:  # served at once; the refresh runs behind it
-            task = asyncio.create_task(self._refresh(key, {**scope, PRIORITY: True}, _empty_body, None))
+            task = asyncio.create_task(self._refresh(key, future, priority_scope, _empty_body(), None))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return await self._hit(usable, send)
-        await self._refresh(key, {**scope, PRIORITY: True}, receive, send)
+        await self._refresh(key, future, priority_scope, receive, send)
 
-    async def _refresh(self, key: tuple[str, bytes, bytes], scope: Scope, receive: Receive, send: Send | None) -> None:
-        future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
-        self.pending[key] = future
+    async def _refresh(
+        self,
+        key: tuple[str, bytes, bytes],
+        future: asyncio.Future[Answer | None],
+        scope: Scope,
+        receive: Receive,
+        send: Send | None,
+    ) -> None:
         try:
             fresh = await self._fetch(scope, receive, send)
             if fresh is not None:
@@ -114,7 +143,9 @@ class MicroCache:
                 raise
             logger.exception("micro-cache: refreshing %s failed", scope["path"])
         finally:
-            del self.pending[key]
+            self.refreshing -= 1
+            if self.pending.get(key) is future:
+                del self.pending[key]
 
     async def _hit(self, answer: Answer, send: Send) -> None:
         self.hits += 1

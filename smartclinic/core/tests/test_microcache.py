@@ -22,8 +22,13 @@ def _scope(path: str = "/api/v1/slots", query: bytes = b"department=NK", **heade
 
 async def _get(app: Any, scope: dict[str, Any]) -> tuple[int, bytes, dict[bytes, bytes]]:
     sent: list[dict[str, Any]] = []
+    received = False
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:  # as a server: the body, then only a disconnect
+        nonlocal received
+        if received:
+            await asyncio.sleep(3600)
+        received = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
@@ -105,7 +110,8 @@ def test_refreshes_pass_admission_control_and_others_are_not_held_up(cache_setti
 
     async def scenario():
         await _get(app, _scope())
-        await _get(app, _scope(authorization="Bearer x"))  # not cached: an ordinary request
+        await _get(app, _scope(authorization="Bearer x"))  # the same public answer, from memory
+        await _get(app, _scope(cookie="django_language=en"))  # not cached: an ordinary request
 
     asyncio.run(scenario())
     assert seen == [True, False]
@@ -126,8 +132,7 @@ def test_concurrent_misses_become_one_request(cache_settings):
 @pytest.mark.parametrize(
     ("scope", "origin"),
     [
-        (_scope(authorization="Bearer x"), Origin()),  # someone's own view
-        (_scope(cookie="sessionid=1"), Origin()),
+        (_scope(cookie="sessionid=1"), Origin()),  # a browser: its language cookie, its session
         (_scope(path="/api/v1/appointments"), Origin()),  # not a listed path
         (_scope(), Origin(status=503)),  # only successes are kept
         (_scope(), Origin(headers=[(b"set-cookie", b"a=b")])),
@@ -155,3 +160,40 @@ def test_turned_off_with_a_zero_ttl(cache_settings):
 
     asyncio.run(scenario())
     assert origin.calls == 2
+
+
+def test_a_stale_answer_is_refreshed_once_however_many_ask(cache_settings):
+    class Listening(Origin):
+        async def __call__(self, scope, receive, send):
+            assert (await receive())["type"] == "http.request"
+            listener = asyncio.create_task(receive())  # as Django listens for a disconnect
+            await super().__call__(scope, receive, send)
+            assert not listener.done()
+            listener.cancel()
+
+    origin = Listening(delay=0.05)
+    app = MicroCache(origin)
+
+    async def scenario():
+        await _get(app, _scope())
+        await asyncio.sleep(0.25)
+        answers = await asyncio.gather(*[_get(app, _scope()) for _ in range(10)])
+        await asyncio.sleep(0.1)
+        return answers, await _get(app, _scope())
+
+    answers, after = asyncio.run(scenario())
+    assert {body for _, body, _ in answers} == {b"answer 1"}
+    assert after[1] == b"answer 2" and origin.calls == 2
+
+
+def test_refreshes_at_once_are_bounded(cache_settings):
+    cache_settings.MICROCACHE_MAX_REFRESHING = 1
+    origin = Origin(delay=0.05)
+    app = MicroCache(origin)
+
+    async def scenario():
+        return await asyncio.gather(*[_get(app, _scope(query=f"d={i}".encode())) for i in range(3)])
+
+    answers = asyncio.run(scenario())
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert app.refreshing == 0 and not app.pending
