@@ -28,9 +28,9 @@ class AuditEntry(models.Model):
     occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True, db_index=True)
     actor_label = models.CharField(_("actor"), max_length=150)
-    action = models.CharField(_("action"), max_length=100, db_index=True)
+    action = models.CharField(_("action"), max_length=100)
     subject_type = models.CharField(_("subject type"), max_length=100)
-    subject_id = models.CharField(_("subject id"), max_length=64, db_index=True)
+    subject_id = models.CharField(_("subject id"), max_length=64)
     old_values = models.JSONField(_("old values"), default=dict, blank=True)
     new_values = models.JSONField(_("new values"), default=dict, blank=True)
     request_id = models.CharField(_("request id"), max_length=100, blank=True)
@@ -42,7 +42,13 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        # Plain b-tree indexes (db_index=True on a CharField adds a LIKE index on PostgreSQL,
+        # one more to update on every write and never used here).
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id"]),
+            models.Index(fields=["action"], name="audit_action"),
+            models.Index(fields=["subject_id"], name="audit_subject_id"),
+        ]
 
     def __str__(self) -> str:
         when = f"{self.occurred_at:%Y-%m-%d %H:%M:%S}"

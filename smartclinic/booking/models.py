@@ -23,14 +23,15 @@ def person_key_for(*, member: Member, dependant: Dependant | None) -> str:
 
 
 class Appointment(BaseModel):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="appointments")
+    # Indexed by the (member, status) and (session, status) indexes below, not twice.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="appointments", db_index=False)
     dependant = models.ForeignKey(
         Dependant, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
     )
-    person_key = models.CharField(max_length=32, db_index=True, editable=False)
+    person_key = models.CharField(max_length=32, editable=False)  # leads (person_key, status, date)
     booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
-    session = models.ForeignKey(ClinicSession, on_delete=models.PROTECT, related_name="appointments")
+    session = models.ForeignKey(ClinicSession, on_delete=models.PROTECT, related_name="appointments", db_index=False)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="appointments")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
     date = models.DateField(_("date"))
@@ -79,7 +80,7 @@ class PersonQuota(models.Model):
     """Per person: live appointments and any no-show block. Booking takes a place here with one
     conditional update, which also serializes one person's concurrent bookings."""
 
-    person_key = models.CharField(max_length=32, unique=True)
+    person_key = models.CharField(max_length=32)  # unique: the constraint below
     live_count = models.PositiveIntegerField(default=0)
     blocked_until = models.DateTimeField(null=True, blank=True)
 
@@ -87,7 +88,10 @@ class PersonQuota(models.Model):
         verbose_name = _("booking quota")
         verbose_name_plural = _("booking quotas")
         constraints = [
-            models.CheckConstraint(condition=models.Q(live_count__gte=0), name="quota_live_count_not_negative")
+            # A constraint rather than unique=True: no second, pattern-matching index on
+            # PostgreSQL to update on every booking.
+            models.UniqueConstraint(fields=["person_key"], name="quota_one_row_per_person"),
+            models.CheckConstraint(condition=models.Q(live_count__gte=0), name="quota_live_count_not_negative"),
         ]
 
     def __str__(self) -> str:

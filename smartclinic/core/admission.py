@@ -14,7 +14,7 @@ arrives, while Django's synchronous code runs one request at a time in the worke
 the wrapper admits at most ``ADMISSION_MAX_IN_FLIGHT`` requests to these paths per process (the
 one running and a few queued behind it) and answers the others 503 on the spot, in the event
 loop, without entering Django: a shed costs a fraction of a millisecond however many arrive.
-Its ``Retry-After`` grows with the overload and is drawn at random, to spread the returns.
+Its ``Retry-After`` places each shed client in a virtual queue served at the rate the process completes requests.
 
 Under WSGI (gunicorn's sync workers, or anything else): ``AdmissionMiddleware``, first in
 ``MIDDLEWARE``, sheds a request that has already waited in the queue (the listen backlog, the
@@ -38,9 +38,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
-import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -52,6 +51,7 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger("smartclinic.admission")
 
 OVERLOADED_CODE = "core.overloaded"
+PEAK_WINDOW = 30
 ADMITTED = "smartclinic.admitted"
 # Set by the micro-cache on its one refresh of a shared answer (smartclinic/core/microcache.py):
 # never shed, or the cache would not fill in the rush it is for.
@@ -174,10 +174,7 @@ class WaitingRoom:
 
 
 class Shedder:
-    """The 503 answer with ``Retry-After``, and how long to ask for: the shed clients' return is
-    spread over about as many seconds as it would take to serve them all at the rate this
-    process completes requests (at least ``ADMISSION_RETRY_AFTER``, at most
-    ``ADMISSION_RETRY_AFTER_MAX``), at random within that, so they do not return as a herd."""
+    """The 503 answer with ``Retry-After``, and how long to ask for (``retry_after``)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -187,21 +184,39 @@ class Shedder:
         self._second = 0
         self._counts = [0, 0]
         self._last = (0, 0)
+        self._next_return = 0.0  # when the last shed client was told to come back (monotonic)
+        self._history: deque[tuple[int, int]] = deque()  # (second, completed) of recent seconds
 
     def _count(self, index: int) -> None:
         second = int(time.monotonic())
         if second != self._second:
             self._last = (self._counts[0], self._counts[1]) if second == self._second + 1 else (0, 0)
+            self._history.append((self._second, self._counts[1]))
             self._second, self._counts = second, [0, 0]
         self._counts[index] += 1
+
+    def _peak_done(self) -> int:
+        """The most requests completed in one second within the last ``PEAK_WINDOW`` seconds."""
+        horizon = int(time.monotonic()) - PEAK_WINDOW
+        while self._history and self._history[0][0] < horizon:
+            self._history.popleft()
+        return max((done for _, done in self._history), default=self._last[1])
 
     def served(self) -> None:
         self._count(1)
 
     def retry_after(self, minimum: int) -> int:
-        shed, done = self._last
-        spread = min(int(settings.ADMISSION_RETRY_AFTER_MAX), math.ceil(shed / max(done, 1)))
-        return random.randint(minimum, max(minimum, spread))  # noqa: S311 - jitter, not a secret
+        """A place in a virtual queue: each shed client is told to come back 1/rate seconds
+        after the one before (rate: the requests this process completed in the last second), so
+        that they return about as fast as they can be served rather than all at once and into
+        another shed. At least ``minimum``, at most ``ADMISSION_RETRY_AFTER_MAX`` seconds."""
+        now = time.monotonic()
+        # The best rate of the last half minute: in a flood the current second's is depressed by
+        # the flood itself, and a queue paced by it would leave the workers idle afterwards.
+        rate = max(self._peak_done(), self._counts[1], 1)
+        self._next_return = max(self._next_return + 1 / rate, now + minimum)
+        wait = int(self._next_return - now)  # whole seconds; clients add their own jitter
+        return max(minimum, min(int(settings.ADMISSION_RETRY_AFTER_MAX), wait))
 
     async def shed(self, headers: dict[bytes, bytes], send: Send, *, busy: int) -> None:
         self.shed_count += 1

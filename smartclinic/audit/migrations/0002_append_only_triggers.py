@@ -7,23 +7,12 @@ SQLite deletion is refused by the model and its queryset instead.
 
 from django.db import migrations
 
-SQLITE_FORWARD = """
-CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_auditentry
-BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-"""
-SQLITE_BACKWARD = "DROP TRIGGER IF EXISTS audit_entry_no_update;"
-
-POSTGRES_FORWARD = """
-CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION 'audit entries are append-only'; END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_entry_no_update BEFORE UPDATE OR DELETE ON audit_auditentry
-FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
-"""
-POSTGRES_BACKWARD = """
-DROP TRIGGER IF EXISTS audit_entry_no_update ON audit_auditentry;
-DROP FUNCTION IF EXISTS audit_entry_append_only();
-"""
+from smartclinic.audit.migrations._append_only import (  # noqa: E402
+    POSTGRES_BACKWARD,
+    POSTGRES_FORWARD,
+    SQLITE_BACKWARD,
+    SQLITE_FORWARD,
+)
 
 
 def forward(apps, schema_editor):
