@@ -148,7 +148,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
     _db["OPTIONS"] = {}
     if _db["CONN_MAX_AGE"] == 0 and env_bool("DATABASE_POOL", default=not TESTING):
-        _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10), "timeout": 10}
+        _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 12), "timeout": 10}
     if DATABASE_PREPARED_HOT_QUERIES:
         # psycopg prepares nothing unless a threshold is set; Django's cursors bind client-side
         # and never prepare, so this only lets the explicit prepared cursor do so.
@@ -248,9 +248,9 @@ ADMISSION_MAX_QUEUE_MS = env_int("ADMISSION_MAX_QUEUE_MS", 30)
 ADMISSION_PATHS = env_list("ADMISSION_PATHS", ["/api/v1/appointments", "/api/v1/slots"])
 ADMISSION_RETRY_AFTER = env_int("ADMISSION_RETRY_AFTER", 1)
 # Under ASGI (uvicorn), at most this many requests to ADMISSION_PATHS per worker process at a
-# time, the rest 503 at once (0: no limit). Each worker runs one at a time: the next one waits
-# (so the worker's thread never idles), and no request waits behind more than one other.
-ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 2)
+# time, the rest 503 at once (0: no limit): the booking fast path's threads busy, and a couple
+# waiting behind them so that they never idle.
+ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 6)
 # Beyond those, up to ADMISSION_MAX_WAITING more per process wait in the event loop for a place
 # for at most ADMISSION_MAX_WAIT_MS (no CPU spent; keeps the workers fed between bursts); the
 # rest are shed at once, and a request waits no longer than that before it is shed.

@@ -234,6 +234,17 @@ def waitlist_list_api(request: HttpRequest) -> list[dict[str, Any]]:
     return [waitlist_out(e, position=selectors.waitlist_position(entry=e)) for e in entries]
 
 
+@router.delete("/waitlist", response={204: None})
+def waitlist_leave_query_api(request: HttpRequest, entry_id: UUID | None = None) -> Status[None]:
+    """Leave one line (``?entry_id=``), or every line one still waits in."""
+    actor = request_actor(request)
+    if entry_id is not None:
+        waitlist.waitlist_leave(actor=actor, entry=access_own_waitlist_entry(actor=actor, public_id=entry_id))
+    else:
+        waitlist.waitlist_leave_all(actor=actor, member=member_of_user(user=request_user(request)))
+    return Status(204, None)
+
+
 @router.delete("/waitlist/{entry_id}", response={204: None})
 def waitlist_leave_api(request: HttpRequest, entry_id: UUID) -> Status[None]:
     actor = request_actor(request)

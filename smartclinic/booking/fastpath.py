@@ -40,7 +40,7 @@ from smartclinic.identity.services import token_authenticate
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]  # Django's handler types its own
 
 MAX_BODY = 1024
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

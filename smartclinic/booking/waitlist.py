@@ -147,6 +147,17 @@ def waitlist_leave(*, actor: Actor, entry: WaitlistEntry) -> None:
     )
 
 
+@transaction.atomic
+def waitlist_leave_all(*, actor: Actor, member: Member | None) -> int:
+    """Leave every line the member (or their dependants) still waits in; how many were left."""
+    if member is None:
+        return 0
+    entries = list(WaitlistEntry.objects.select_for_update().filter(member=member, status=WaitlistStatus.WAITING))
+    for entry in entries:
+        waitlist_leave(actor=actor, entry=entry)
+    return len(entries)
+
+
 def waitlist_promote_for_slot(*, actor: Actor, slot_id: int, now: dt.datetime) -> Appointment | None:
     """Offer a just-freed place in ``slot_id`` to the first person in line who may take it.
     Runs inside the transaction that freed the place, so no one else can take it in between."""

@@ -52,7 +52,7 @@ def count_in_window(key: str, *, timeout: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
+        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, timeout, nx=True)

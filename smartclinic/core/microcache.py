@@ -35,7 +35,7 @@ from smartclinic.core.admission import PRIORITY
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]  # Django's handler types its own
 
 logger = logging.getLogger("smartclinic.microcache")
 

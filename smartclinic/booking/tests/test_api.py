@@ -211,6 +211,14 @@ def test_leaving_the_waitlist_through_the_api(api, make_department, make_doctor,
     joined = client.post("/waitlist", {"department": "NK", "date": str(session.date)}).data
     assert client.delete(f"/waitlist/{joined['id']}").status_code == 204
     assert WaitlistEntry.objects.get().status == "cancelled"
+    again = client.post("/waitlist", {"department": "NK", "date": str(session.date)}).data
+    assert client.delete(f"/waitlist?entry_id={again['id']}").status_code == 204
+    assert WaitlistEntry.objects.get(public_id=again["id"]).status == "cancelled"
+    client.post("/waitlist", {"department": "NK", "date": str(session.date)})
+    assert client.delete("/waitlist").status_code == 204  # every line one waits in
+    assert not WaitlistEntry.objects.filter(status="waiting").exists()
+    other, _ = patient()
+    assert api(other).delete(f"/waitlist?entry_id={again['id']}").status_code == 404
 
 
 @pytest.mark.parametrize(
