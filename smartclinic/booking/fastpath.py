@@ -4,10 +4,10 @@
 students send the second slots open. Django's stack (request and response objects, eleven
 middlewares, URL resolution, django-ninja's parsing, authentication and validation) costs more
 CPU than the booking itself. ``BookingFastPath`` wraps the ASGI application: it reads such a
-request in the event loop and runs, in the thread where Django runs views, the same code the
-API view runs (``book_for_caller``: rate limits, token, member, slot, the booking with its
-Idempotency-Key) in a small pool of its own threads (``BOOKING_FAST_PATH_THREADS``), then
-answers with the same JSON, status and headers.
+request in the event loop and runs the same code the API view runs (``book_for_caller``: rate
+limits, token, member, slot, the booking with its Idempotency-Key) in a small pool of threads
+of its own (``BOOKING_FAST_PATH_THREADS``, each keeping its database connection), then answers
+with the same JSON, status and headers.
 
 Anything else, and any request it cannot take as it stands (no bearer token, an unknown or
 expired token, a body that is not exactly that object, a dependant), passes to Django

@@ -4,6 +4,8 @@ Capacity moves only through conditional updates (``booked < capacity``); per-per
 checked in the same transaction and backed by the database (a partial unique index on live
 appointments per person, department and day; a check that ``booked <= capacity``). Within the
 transaction the hot slot row is locked last, so its lock is held for as short a time as possible.
+On PostgreSQL a booking's writes are one statement (``booking_book``, ADR 0006): there the slot
+is updated before the inserts, and the lock lasts one statement and its commit.
 """
 
 from __future__ import annotations
