@@ -185,7 +185,7 @@ class Shedder:
         self._counts = [0, 0]
         self._last = (0, 0)
         self._next_return = 0.0  # when the last shed client was told to come back (monotonic)
-        self._history: deque[tuple[int, int]] = deque()  # (second, completed) of recent seconds
+        self._history: deque[tuple[int, int]] = deque(maxlen=PEAK_WINDOW + 1)  # (second, completed)
 
     def _count(self, index: int) -> None:
         second = int(time.monotonic())
