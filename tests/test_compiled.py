@@ -114,3 +114,19 @@ def test_models_with_save_receivers_go_through_save(make_user):
     finally:
         signals.post_save.disconnect(receiver, sender=OutboxMessage)
     assert seen == [("x.signalled", True)]
+
+
+def test_a_prepared_compiled_query_is_a_prepared_statement_on_postgresql(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server-side prepared statements")
+    user = make_user()
+    ApiToken.objects.create(user=user, key_hash="p" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    compiled = CompiledQuery(ApiToken.objects.filter(revoked_at__isnull=True), "key_hash", prepared=True)
+
+    assert compiled.first(key_hash="p" * 64).user_id == user.pk
+    assert compiled.first(key_hash="q" * 64) is None
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("identity_apitoken" in statement for statement in prepared), prepared

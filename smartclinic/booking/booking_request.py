@@ -12,6 +12,7 @@ from smartclinic.booking.presenters import appointment_out
 from smartclinic.booking.schemas import AppointmentOut
 from smartclinic.core.actor import Actor
 from smartclinic.core.idempotency import Receipt, fingerprint_of, run_idempotent_storing
+from smartclinic.core.models import IdempotencyRecord
 from smartclinic.core.ratelimit import limit_booking_writes_from
 from smartclinic.identity.models import Member, User
 from smartclinic.identity.selectors import member_of_user
@@ -55,14 +56,21 @@ def book_for_caller(
     slot = access_bookable_slot(public_id=slot_id)
 
     def book(receipt: Receipt | None) -> tuple[int, Any]:
+        rendered: list[dict[str, Any]] = []  # the answer is validated once, stored and sent as is
+
+        def answer(made: Any) -> IdempotencyRecord:
+            assert receipt is not None
+            rendered.append(appointment_body(made))
+            return receipt.record(201, rendered[0])
+
         appointment = services.appointment_book(
             actor=actor,
             member=member,
             slot=slot,
             dependant=access_own_dependant_or_none(member=member, public_id=dependant_id),
-            answer=(lambda made: receipt.record(201, appointment_body(made))) if receipt else None,
+            answer=answer if receipt else None,
         )
-        return 201, appointment_body(appointment)
+        return 201, rendered[0] if rendered else appointment_body(appointment)
 
     request_body = {"slot_id": str(slot_id), "dependant_id": str(dependant_id) if dependant_id else None}
     return run_idempotent_storing(

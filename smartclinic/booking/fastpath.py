@@ -17,9 +17,7 @@ untouched, body included, so every error is Django's own. ``BOOKING_FAST_PATH=0`
 from __future__ import annotations
 
 import json
-import re
 import threading
-import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,6 +32,7 @@ from django.utils.translation import trans_real
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.core.actor import Actor
 from smartclinic.core.errors import ApplicationError, RateLimited
+from smartclinic.core.middleware import request_id_from
 from smartclinic.identity.errors import TokenExpired
 from smartclinic.identity.services import token_authenticate
 
@@ -43,7 +42,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]  # Django's handler types its own
 
 MAX_BODY = 1024
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def language_of(accept_language: str) -> str:
@@ -163,8 +161,7 @@ class BookingFastPath:
         if scheme.lower() != "bearer" or not token.strip() or slot_id is None:
             return await self.app(scope, self._replay(body, complete, receive), send)
         key = headers.get(b"idempotency-key")
-        incoming_id = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming_id if _SAFE_REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
+        request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
         client = scope.get("client") or ("", 0)
         language = language_of(headers.get(b"accept-language", b"").decode("latin-1"))
         answer = await self._book(
