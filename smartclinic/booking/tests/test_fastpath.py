@@ -216,3 +216,16 @@ def test_parsing_takes_only_the_plain_booking():
 )
 def test_language_is_picked_as_django_picks_it(header, language):
     assert language_of(header) == language
+
+
+def test_a_key_repeated_after_cancelling_gets_the_first_answer_and_books_nothing(asgi, api, clinic, student):
+    user, member, token = student
+    slot = clinic["slots"][0]
+    first = asgi({"slot_id": str(slot.public_id)}, token=token, key="before-cancel")
+    assert api(user).post(f"/appointments/{first.data['id']}/cancel").status_code == 200
+
+    again = asgi({"slot_id": str(slot.public_id)}, token=token, key="before-cancel")
+
+    assert again.status == 201 and again.data == first.data
+    assert Appointment.objects.filter(member=member).count() == 1
+    assert Slot.objects.get(pk=slot.pk).booked == 0
