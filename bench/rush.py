@@ -36,9 +36,9 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
+from http1 import Http1Pool
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -92,7 +92,7 @@ def zipf_weights(n: int, s: float) -> list[float]:
 class Rush:
     def __init__(self, args: argparse.Namespace, scenario: dict[str, Any]) -> None:
         self.args = args
-        self.base = args.url.rstrip("/") + scenario.get("api", "/api/v1")
+        self.base = urlsplit(args.url).path.rstrip("/") + scenario.get("api", "/api/v1")  # a path: one host
         self.release = scenario["opens_at_epoch"] + args.delay
         if args.rate or args.closed:  # steady runs start now if the slots are open already
             self.release = max(self.release, time.time() + 1.0)
@@ -135,10 +135,16 @@ class Rush:
         return time.time() - self.release
 
     async def _request(
-        self, session: aiohttp.ClientSession, method: str, url: str, student: Student, **kwargs: Any
+        self, pool: Http1Pool, method: str, target: str, student: Student, **kwargs: Any
     ) -> tuple[int, dict[str, Any] | list[Any] | None, dict[str, str], float]:
         headers = {"Authorization": f"Bearer {student.token}", "Accept-Language": "en"}
         headers.update(kwargs.pop("headers", {}))
+        body = None
+        if "json" in kwargs:
+            body = json.dumps(kwargs.pop("json")).encode()
+            headers["Content-Type"] = "application/json"
+        if "params" in kwargs:
+            target = f"{target}?{urlencode(kwargs.pop('params'))}"
         # At most --concurrency requests on the wire; the others wait here, in the client (their
         # latency, counted from the schedule, includes the wait).
         async with self.connections:
@@ -151,19 +157,18 @@ class Rush:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
-                async with session.request(method, url, headers=headers, **kwargs) as response:
-                    body = await response.read()
-                    try:
-                        data = json.loads(body) if body else None
-                    except ValueError:
-                        data = None
-                    return response.status, data, dict(response.headers), on_wire
+                response = await pool.request(method, target, headers, body)
             finally:
                 self.in_flight -= 1
+        try:
+            data = json.loads(response.body) if response.body else None
+        except ValueError:
+            data = None
+        return response.status, data, response.headers, on_wire
 
     async def send(
         self,
-        session: aiohttp.ClientSession,
+        pool: Http1Pool,
         student: Student,
         kind: str,
         method: str,
@@ -178,9 +183,9 @@ class Rush:
         while True:
             sent = self.now()  # replaced by the moment it went on the wire
             try:
-                status, data, headers, sent = await self._request(session, method, url, student, **kwargs)
+                status, data, headers, sent = await self._request(pool, method, url, student, **kwargs)
                 code = data.get("code", "") if isinstance(data, dict) else ""
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except (TimeoutError, OSError) as exc:
                 status, data, headers, code = 0, None, {}, type(exc).__name__
                 self.errors[code] += 1
             done = self.now()
@@ -194,7 +199,7 @@ class Rush:
                 continue
             if status in (429, 503) and shed_waits < self.args.max_shed_retries and done < self.args.deadline:
                 try:
-                    wait = float(headers.get("Retry-After", "1"))
+                    wait = float(headers.get("retry-after", "1"))
                 except ValueError:
                     wait = 1.0
                 wait = max(wait, 0.05) * self.plan_rng.uniform(1.0, 1.5)
@@ -204,7 +209,7 @@ class Rush:
                 continue
             return status, data
 
-    async def book(self, session: aiohttp.ClientSession, student: Student, slot_id: str, attempt: int) -> Any:
+    async def book(self, pool: Http1Pool, student: Student, slot_id: str, attempt: int) -> Any:
         key = str(uuid.UUID(int=self.plan_rng.getrandbits(128)))
         url = f"{self.base}/appointments"
         body = {"slot_id": slot_id}
@@ -213,7 +218,7 @@ class Rush:
         scheduled = self.now()
         tasks = [
             self.send(
-                session, student, "book", "POST", url, scheduled, attempt, json=body, headers={"Idempotency-Key": key}
+                pool, student, "book", "POST", url, scheduled, attempt, json=body, headers={"Idempotency-Key": key}
             )
         ]
         if twin:
@@ -221,7 +226,7 @@ class Rush:
             async def second() -> tuple[int, Any]:
                 await asyncio.sleep(twin_delay)
                 return await self.send(
-                    session,
+                    pool,
                     student,
                     "twin",
                     "POST",
@@ -239,7 +244,7 @@ class Rush:
                 student.confirmed.add(data["id"])
         return results[0]
 
-    async def student_flow(self, session: aiohttp.ClientSession, student: Student) -> None:
+    async def student_flow(self, pool: Http1Pool, student: Student) -> None:
         delay = student.arrives - self.now()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -247,7 +252,7 @@ class Rush:
         slot_id = day[student.first_choice]
         tried = {slot_id}
         for attempt in range(self.args.retries + 1):
-            status, data = await self.book(session, student, slot_id, attempt)
+            status, data = await self.book(pool, student, slot_id, attempt)
             code = data.get("code", "") if isinstance(data, dict) else ""
             if status == 201:
                 student.outcome = "booked"
@@ -260,7 +265,7 @@ class Rush:
                 backoff = self.plan_rng.uniform(self.args.backoff / 2, self.args.backoff * 1.5) * (2**attempt)
                 await asyncio.sleep(backoff)
                 status, listing = await self.send(
-                    session,
+                    pool,
                     student,
                     "list",
                     "GET",
@@ -283,13 +288,13 @@ class Rush:
             student.outcome = f"{status}:{code}" if code else str(status)
             return
 
-    async def closed_worker(self, session: aiohttp.ClientSession, queue: list[Student], until: float) -> None:
+    async def closed_worker(self, pool: Http1Pool, queue: list[Student], until: float) -> None:
         """Closed loop (to measure capacity): book the next student as soon as the last answer came."""
         while queue and self.now() < until:
             student = queue.pop()
             student.arrives = self.now()
             day = self.slots_by_day[(student.department, student.date)]
-            status, data = await self.book(session, student, day[student.first_choice], 0)
+            status, data = await self.book(pool, student, day[student.first_choice], 0)
             code = data.get("code", "") if isinstance(data, dict) else ""
             student.outcome = "booked" if status == 201 else (f"{status}:{code}" if code else str(status))
             if status == 201:
@@ -298,35 +303,36 @@ class Rush:
                 await asyncio.sleep(0.02)  # that worker is busy: do not spin on it
 
     async def run(self) -> None:
-        # Idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s by
-        # default), so that a request never races the server closing its connection.
         self.connections = asyncio.Semaphore(self.args.concurrency)
-        connector = aiohttp.TCPConnector(
-            limit=self.args.concurrency, limit_per_host=0, ttl_dns_cache=None, keepalive_timeout=2.0
-        )
-        timeout = aiohttp.ClientTimeout(total=self.args.timeout)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            wait = -self.now() - 0.5
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self.args.closed:
-                await asyncio.sleep(max(0.0, -self.now()))
-                queue = list(reversed(self.students))
-                until = self.now() + self.args.duration
-                workers = [self.closed_worker(session, queue, until) for _ in range(self.args.closed)]
-                await asyncio.gather(*workers)
-                self.students = [s for s in self.students if s.outcome != "pending"]
-                return
-            tasks = [asyncio.create_task(self.student_flow(session, s)) for s in self.students]
-            # No request is abandoned: after the deadline nobody starts over, and what is already
-            # on its way is waited for (each bounded by --timeout), so that every booking the
-            # server made is either confirmed to its student or found by the audit.
-            done, pending = await asyncio.wait(tasks, timeout=self.args.deadline + 4 * (self.args.timeout + 2) + 60)
-            for task in pending:
-                task.cancel()
-            for task in done:
-                if task.exception() is not None:
-                    self.errors[type(task.exception()).__name__] += 1
+        where = urlsplit(self.args.url)
+        pool = Http1Pool(where.hostname or "127.0.0.1", where.port or 80, timeout=self.args.timeout)
+        try:
+            await self._run(pool)
+        finally:
+            pool.close()
+
+    async def _run(self, pool: Http1Pool) -> None:
+        wait = -self.now() - 0.5
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self.args.closed:
+            await asyncio.sleep(max(0.0, -self.now()))
+            queue = list(reversed(self.students))
+            until = self.now() + self.args.duration
+            workers = [self.closed_worker(pool, queue, until) for _ in range(self.args.closed)]
+            await asyncio.gather(*workers)
+            self.students = [s for s in self.students if s.outcome != "pending"]
+            return
+        tasks = [asyncio.create_task(self.student_flow(pool, s)) for s in self.students]
+        # No request is abandoned: after the deadline nobody starts over, and what is already
+        # on its way is waited for (each bounded by --timeout), so that every booking the
+        # server made is either confirmed to its student or found by the audit.
+        done, pending = await asyncio.wait(tasks, timeout=self.args.deadline + 4 * (self.args.timeout + 2) + 60)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if task.exception() is not None:
+                self.errors[type(task.exception()).__name__] += 1
 
     def summary(self) -> dict[str, Any]:
         books = [r for r in self.records if r.kind in ("book", "twin")]

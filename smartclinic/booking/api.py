@@ -26,7 +26,14 @@ from smartclinic.booking.access import (
 from smartclinic.booking.booking_request import book_for_caller
 from smartclinic.booking.models import person_key_for
 from smartclinic.booking.policies import quota_blocked_until
-from smartclinic.booking.presenters import appointment_out, department_out, doctor_out, slot_out, waitlist_out
+from smartclinic.booking.presenters import (
+    appointment_out,
+    department_out,
+    doctor_out,
+    slot_list_changes_at,
+    slot_out,
+    waitlist_out,
+)
 from smartclinic.booking.recommendation import recommend
 from smartclinic.booking.schemas import (
     AppointmentIn,
@@ -44,6 +51,7 @@ from smartclinic.booking.schemas import (
 )
 from smartclinic.core import clock
 from smartclinic.core.idempotency import fingerprint_of, run_idempotent
+from smartclinic.core.microcache import UNTIL_HEADER
 from smartclinic.core.ratelimit import client_address, limit_booking_writes
 from smartclinic.identity.auth import request_actor, request_user, require_perm
 from smartclinic.identity.selectors import member_of_user
@@ -74,7 +82,11 @@ def doctor_get_api(request: HttpRequest, doctor_id: UUID) -> dict[str, Any]:
 
 @router.get("/slots", auth=None, response=list[SlotOut])
 def slot_list_api(
-    request: HttpRequest, department: str | None = None, doctor: UUID | None = None, date: dt.date | None = None
+    request: HttpRequest,
+    response: HttpResponse,
+    department: str | None = None,
+    doctor: UUID | None = None,
+    date: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     dept = department_by_ref(ref=department) if department else None
     doc = doctor_by_id(public_id=doctor) if doctor else None
@@ -87,7 +99,11 @@ def slot_list_api(
         date_to=None if date else today + dt.timedelta(days=14),
     )
     now = clock.now()
-    return [slot_out(s, now=now) for s in slots[:500]]
+    listed = [slot_out(s, now=now) for s in slots[:500]]
+    changes_at = slot_list_changes_at(listed, now=now)
+    if changes_at is not None:  # for the micro-cache: not "not open yet" after the release
+        response[UNTIL_HEADER.decode()] = f"{changes_at.timestamp():.3f}"
+    return listed
 
 
 @router.get("/symptoms", auth=None, response=list[SymptomOut])

@@ -69,6 +69,13 @@ def slot_out(slot: Slot, *, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def slot_list_changes_at(listed: list[dict[str, Any]], *, now: dt.datetime) -> dt.datetime | None:
+    """The next instant at which a listed slot's ``bookable`` turns by the clock alone (its
+    booking opens or stops), or ``None``."""
+    instants = [row[name] for row in listed for name in ("opens_at", "closes_at") if row[name] > now]
+    return min(instants, default=None)
+
+
 def appointment_out(appointment: Appointment) -> dict[str, Any]:
     slot = appointment.slot
     return {

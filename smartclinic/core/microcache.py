@@ -17,6 +17,11 @@ admission control lets it through even when it sheds everything else (the cache 
 otherwise never fill in the very rush it is for). While it runs, or when it fails, the last
 answer is served if it is less than ``MICROCACHE_STALE_MS`` old (stale-while-revalidate,
 stale-if-error); nobody waits for a refresh unless there is nothing to serve.
+
+An answer that changes at a known instant (the slot list when booking opens: ``bookable``
+turns true) says so in ``X-Cache-Until`` (epoch seconds): it is not served from memory, fresh
+or stale, from that instant on, so that nobody is told "not open yet" after the release. The
+header is for this cache only and is not passed on.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ MAX_ENTRIES = 2048
 
 MAX_BODY = 2 * 1024 * 1024
 
+UNTIL_HEADER = b"x-cache-until"
+
 
 def _empty_body() -> Receive:
     """The ``receive`` of a refresh made by the cache itself: an empty body, then nothing (the
@@ -60,12 +67,20 @@ def _empty_body() -> Receive:
     return receive
 
 
+def _epoch(value: bytes) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0  # unreadable: treat as already past
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
     stored_at: float
+    expires_at: float = float("inf")  # monotonic; from X-Cache-Until
 
 
 class MicroCache:
@@ -93,6 +108,8 @@ class MicroCache:
             return await self.app(scope, receive, send)
         now = time.monotonic()
         answer = self.entries.get(key)
+        if answer is not None and now >= answer.expires_at:
+            answer = None  # it was right only until then
         age = now - answer.stored_at if answer is not None else None
         if answer is not None and age is not None and age < settings.MICROCACHE_TTL_MS / 1000:
             return await self._hit(answer, send)
@@ -157,12 +174,19 @@ class MicroCache:
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
         cacheable = True
+        until: list[float] = []
 
         async def capture(message: dict[str, Any]) -> None:
             nonlocal cacheable
             if message["type"] == "http.response.start":
+                headers = [
+                    (name, value) for name, value in message.get("headers") or [] if name.lower() != UNTIL_HEADER
+                ]
+                until.extend(
+                    _epoch(value) for name, value in message.get("headers") or [] if name.lower() == UNTIL_HEADER
+                )
+                message = {**message, "headers": headers}
                 start.update(message)
-                headers = message.get("headers") or []
                 if message["status"] != 200 or any(name.lower() == b"set-cookie" for name, _ in headers):
                     cacheable = False
             elif message["type"] == "http.response.body" and cacheable:
@@ -175,7 +199,9 @@ class MicroCache:
         await self.app(scope, receive, capture)
         if not cacheable or not start:
             return None
-        return Answer(start["status"], list(start.get("headers") or []), b"".join(chunks), time.monotonic())
+        stored_at = time.monotonic()
+        expires_at = stored_at + (min(until) - time.time()) if until else float("inf")
+        return Answer(start["status"], list(start.get("headers") or []), b"".join(chunks), stored_at, expires_at)
 
     @staticmethod
     async def _replay(answer: Answer, send: Send) -> None:

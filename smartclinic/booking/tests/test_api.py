@@ -32,9 +32,25 @@ def test_departments_doctors_and_slots_are_public(api, clinic):
 def test_slots_before_release_say_when_they_open(api, clinic):
     opens_at = (clock.now() + dt.timedelta(days=3)).replace(microsecond=0)
     ClinicSession.objects.filter(pk=clinic["session"].pk).update(opens_at=opens_at)
-    slot = api().get("/slots?department=NK").data[0]
+    listed = api().get(f"/slots?department=NK&date={clinic['session'].date}")
+    slot = listed.data[0]
     assert slot["bookable"] is False
     assert dt.datetime.fromisoformat(slot["opens_at"]) == opens_at
+    # the micro-cache must not answer "not open yet" once it is (or "open" once it stops)
+    closes_at = dt.datetime.fromisoformat(slot["closes_at"])
+    assert float(listed["X-Cache-Until"]) == min(opens_at, closes_at).timestamp()
+
+
+def test_open_slots_are_cached_until_their_booking_stops(api, clinic):
+    listed = api().get(f"/slots?department=NK&date={clinic['session'].date}")
+    closes_at = min(dt.datetime.fromisoformat(s["closes_at"]) for s in listed.data)
+    assert all(s["bookable"] for s in listed.data)
+    assert float(listed["X-Cache-Until"]) == closes_at.timestamp()
+    opens_at = (clock.now() + dt.timedelta(minutes=10)).replace(microsecond=0)
+    ClinicSession.objects.filter(pk=clinic["session"].pk).update(opens_at=opens_at)
+    before = api().get(f"/slots?department=NK&date={clinic['session'].date}")
+    assert not any(s["bookable"] for s in before.data)
+    assert float(before["X-Cache-Until"]) == opens_at.timestamp()
 
 
 def test_unknown_department_is_404(api):

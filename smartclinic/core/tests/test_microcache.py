@@ -197,3 +197,23 @@ def test_refreshes_at_once_are_bounded(cache_settings):
     answers = asyncio.run(scenario())
     assert [status for status, _, _ in answers] == [200, 200, 200]
     assert app.refreshing == 0 and not app.pending
+
+
+def test_an_answer_is_not_served_past_its_cache_until_instant_fresh_or_stale(cache_settings):
+    import time
+
+    cache_settings.MICROCACHE_TTL_MS = 5000
+    cache_settings.MICROCACHE_STALE_MS = 10000
+    origin = Origin(headers=[(b"x-cache-until", f"{time.time() + 0.15:.3f}".encode())])
+    app = MicroCache(origin)
+
+    async def scenario():
+        first = await _get(app, _scope())
+        before = await _get(app, _scope())
+        await asyncio.sleep(0.2)
+        after = await _get(app, _scope())
+        return first, before, after
+
+    first, before, after = asyncio.run(scenario())
+    assert (first[1], before[1], after[1]) == (b"answer 1", b"answer 1", b"answer 2")
+    assert b"x-cache-until" not in first[2] and b"x-cache-until" not in before[2]
