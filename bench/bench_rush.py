@@ -3,15 +3,16 @@
 
 1. A fresh PostgreSQL database (``BENCH_DATABASE_URL``, default ``.../smartclinic_bench``; its
    name must end in ``bench``: it is dropped and created again), migrated.
-2. The production server set-up (gunicorn sync workers, persistent connections, Redis for the
-   rate-limit counters, admission control on), with ``RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1``:
-   every simulated student comes from this one address, and the per-address limit is meant for
-   a campus NAT, not for a load generator. The per-person limit stays on.
+2. The production server set-up (``python -m smartclinic.serve``: 4 uvicorn workers, a socket
+   each; the psycopg pool, Redis for the rate-limit counters, admission control on), with
+   ``RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1``: every simulated student comes from this one
+   address, and the per-address limit is meant for a campus NAT, not for a load generator. The
+   per-person limit stays on.
 3. The bare-SQL baseline: the server's own booking transaction, captured from the real view and
    replayed with psycopg threads (``bench/baseline.py``), as many threads as the server has
    workers: booking transactions per second with no HTTP and no Django.
-4. End-to-end capacity: students booking in a closed loop for a few seconds (every request a
-   successful booking, slots spread as in the baseline): bookings per second over HTTP, and its
+4. End-to-end capacity: students booking in a closed loop for a few seconds (two clients per
+   worker; every request a successful booking, slots spread as in the baseline): bookings per second over HTTP, and its
    ratio to the bare-SQL rate.
 5. Overload: open-loop arrivals at 0.9x and at 1.8x that capacity (so "twice the sustainable
    rate"), shed requests not retried: goodput, and how fast the excess is answered 503.
@@ -149,6 +150,11 @@ class Bench:
             command = [
                 str(BIN / "gunicorn"), "config.wsgi:application", "--workers", workers,
                 "--bind", f"127.0.0.1:{self.port}", "--backlog", "4096", "--log-level", "warning",
+            ]  # fmt: skip
+        elif self.args.server == "serve":  # the Procfile's: a socket per worker (SO_REUSEPORT)
+            command = [
+                str(PYTHON), "-m", "smartclinic.serve", "config.asgi:application", "--workers", workers,
+                "--host", "127.0.0.1", "--port", str(self.port), "--backlog", "4096", "--log-level", "warning",
             ]  # fmt: skip
         else:
             command = [
@@ -487,7 +493,12 @@ def main() -> None:
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smartclinic_bench"),
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
-    parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="uvicorn")
+    parser.add_argument(
+        "--server",
+        choices=["serve", "uvicorn", "gunicorn"],
+        default="serve",
+        help="serve: python -m smartclinic.serve (production's); uvicorn: uvicorn --workers (one shared socket)",
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--students", type=int, default=10_000)
@@ -502,7 +513,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=4, help="ADMISSION_MAX_IN_FLIGHT (per process, ASGI)")
     parser.add_argument("--threads", type=int, default=2, help="BOOKING_FAST_PATH_THREADS (per process)")
     parser.add_argument("--baseline-seconds", type=float, default=6.0)
-    parser.add_argument("--closed-clients", type=int, default=16)
+    parser.add_argument("--closed-clients", type=int, default=8, help="two per worker: the capacity, not the shedding")
     parser.add_argument("--probe-students", type=int, default=6000)
     parser.add_argument("--probe-seconds", type=float, default=6.0)
     parser.add_argument("--overload-seconds", type=float, default=6.0)

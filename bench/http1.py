@@ -88,6 +88,7 @@ class Http1Pool:
         self.keepalive = keepalive
         self._idle: collections.deque[_Connection] = collections.deque()
         self._host_header = f"Host: {host}:{port}\r\n".encode("latin-1")
+        self.opened = 0  # connections, for the summary
 
     async def _connection(self) -> _Connection:
         now = time.monotonic()
@@ -97,6 +98,7 @@ class Http1Pool:
                 return connection
             connection.close()
         loop = asyncio.get_running_loop()
+        self.opened += 1
         _transport, connection = await loop.create_connection(_Connection, self.host, self.port)
         return connection
 

@@ -310,6 +310,7 @@ class Rush:
             await self._run(pool)
         finally:
             pool.close()
+            self.connections_opened = pool.opened
 
     async def _run(self, pool: Http1Pool) -> None:
         wait = -self.now() - 0.5
@@ -386,6 +387,7 @@ class Rush:
             "latency_by_outcome": latency,
             "client_errors": dict(self.errors),
             "max_in_flight": self.max_in_flight,
+            "connections_opened": getattr(self, "connections_opened", 0),
             "client_cpu_s": usage.ru_utime + usage.ru_stime,
         }
 
@@ -438,7 +440,11 @@ def print_summary(summary: dict[str, Any], out: Any = sys.stdout) -> None:
         )
     if s["client_errors"]:
         print(f"client errors {s['client_errors']}", file=out)
-    print(f"client: max in flight {s['max_in_flight']}, CPU {s['client_cpu_s']:.1f} s", file=out)
+    print(
+        f"client: max in flight {s['max_in_flight']}, {s['connections_opened']} connections opened, "
+        f"CPU {s['client_cpu_s']:.1f} s",
+        file=out,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

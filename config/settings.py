@@ -257,9 +257,9 @@ ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 4)
 # the threads busy, and a shed then answers in 14 ms at p99 instead of 61-70 ms.
 ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
 ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 0)
-# Under ASGI the Retry-After of a shed grows with the overload (sheds per completed request in
-# the last second), drawn at random from ADMISSION_RETRY_AFTER up to this, to spread the returns.
-ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 30)
+# Under ASGI the Retry-After of a shed is its place in a virtual queue served at the process's
+# best recent rate; past this many seconds the returns are spread at random up to it instead.
+ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 5)
 # Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
 # misses collapsed into one (smartclinic/core/microcache.py): the slot list in a rush. 0: off.
 MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])

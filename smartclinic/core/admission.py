@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -186,6 +187,7 @@ class Shedder:
         self._last = (0, 0)
         self._next_return = 0.0  # when the last shed client was told to come back (monotonic)
         self._history: deque[tuple[int, int]] = deque(maxlen=PEAK_WINDOW + 1)  # (second, completed)
+        self._spread = random.Random()  # noqa: S311 - spreading retries, not a secret
 
     def _count(self, index: int) -> None:
         second = int(time.monotonic())
@@ -207,16 +209,23 @@ class Shedder:
 
     def retry_after(self, minimum: int) -> int:
         """A place in a virtual queue: each shed client is told to come back 1/rate seconds
-        after the one before (rate: the requests this process completed in the last second), so
-        that they return about as fast as they can be served rather than all at once and into
-        another shed. At least ``minimum``, at most ``ADMISSION_RETRY_AFTER_MAX`` seconds."""
+        after the one before (rate: the most requests this process completed in a second
+        lately), so that they return about as fast as they can be served rather than all at
+        once and into another shed. At least ``minimum`` seconds.
+
+        A queue longer than ``ADMISSION_RETRY_AFTER_MAX`` is not extended: the ones beyond are
+        spread at random over the whole span. (Told the cap, they would all return in the same
+        second, after a gap in which the workers idle: measured in the rush.)"""
         now = time.monotonic()
+        cap = max(minimum, int(settings.ADMISSION_RETRY_AFTER_MAX))
         # The best rate of the last half minute: in a flood the current second's is depressed by
         # the flood itself, and a queue paced by it would leave the workers idle afterwards.
         rate = max(self._peak_done(), self._counts[1], 1)
         self._next_return = max(self._next_return + 1 / rate, now + minimum)
-        wait = int(self._next_return - now)  # whole seconds; clients add their own jitter
-        return max(minimum, min(int(settings.ADMISSION_RETRY_AFTER_MAX), wait))
+        if self._next_return - now > cap:
+            self._next_return = now + cap
+            return self._spread.randint(minimum, cap)
+        return max(minimum, int(self._next_return - now))  # whole seconds; clients add jitter
 
     async def shed(self, headers: dict[bytes, bytes], send: Send, *, busy: int) -> None:
         self.shed_count += 1

@@ -186,7 +186,10 @@ def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(sett
     waits = [app.retry_after(1) for _ in range(200)]
     assert waits == sorted(waits) and waits[0] == 1 and waits[-1] == 10
     assert waits.count(5) == 20
-    assert max(app.retry_after(1) for _ in range(2000)) == 30  # never past the cap
+    beyond = [app.retry_after(1) for _ in range(2000)]  # the queue is past the cap now
+    assert max(beyond) == 30  # never past the cap
+    # spread over the whole span, not all at the cap (they would come back together)
+    assert len(set(beyond)) == 30 and beyond.count(30) < 200
 
 
 def test_asgi_waiting_room_serves_the_next_in_line_and_sheds_past_its_wait(settings):

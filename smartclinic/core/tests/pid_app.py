@@ -1,0 +1,16 @@
+"""A bare ASGI application answering with its process id (for the server launcher's test)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    body = str(os.getpid()).encode()
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]}
+    )
+    await send({"type": "http.response.body", "body": body})

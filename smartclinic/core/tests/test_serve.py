@@ -1,0 +1,59 @@
+"""The production launcher: every worker listens on its own socket, and connections reach all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from smartclinic.serve import config_from, parse_args
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answer(port: int) -> str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Connection": "close"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read().decode()
+
+
+def test_new_connections_are_spread_over_every_worker():
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "smartclinic.serve", "smartclinic.core.tests.pid_app:app", "--workers", "2",
+         "--port", str(port), "--log-level", "warning"],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _answer(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                assert server.poll() is None, "the server exited"
+                time.sleep(0.2)
+        time.sleep(1)  # both workers up
+        # each connection lands on one worker's own socket, hashed by the kernel: with two
+        # workers, 40 connections all reaching one of them would be a 1 in 2**39 chance
+        answered_by = {_answer(port) for _ in range(40)}
+        assert len(answered_by) == 2
+        assert str(server.pid) not in answered_by  # the supervisor itself does not listen
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_options_become_uvicorn_settings():
+    config = config_from(parse_args(["--workers", "3", "--port", "8123", "--backlog", "4096"]))
+    assert (config.workers, config.port, config.backlog, config.access_log) == (3, 8123, 4096, False)
+    assert config.app == "config.asgi:application"
