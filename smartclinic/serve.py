@@ -41,10 +41,23 @@ class ReusePortProcess(multiprocess.Process):
         super().target([own])
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse to start beside another server on the same address: with ``SO_REUSEPORT`` the
+    kernel would quietly split the connections between them (say, an old version still up)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"{host}:{port} is in use: {exc.strerror}") from exc
+
+
 def run(config: uvicorn.Config) -> None:
     if config.workers <= 1:
         uvicorn.Server(config).run()
         return
+    ensure_port_free(config.host, config.port)
     # The supervisor looks its worker class up in its own module when it starts or restarts one.
     multiprocess.Process = ReusePortProcess  # type: ignore[misc]
     multiprocess.Multiprocess(config, sockets=[]).run()

@@ -10,7 +10,9 @@ import sys
 import time
 import urllib.request
 
-from smartclinic.serve import config_from, parse_args
+import pytest
+
+from smartclinic.serve import config_from, main, parse_args
 
 
 def _free_port() -> int:
@@ -57,3 +59,12 @@ def test_options_become_uvicorn_settings():
     config = config_from(parse_args(["--workers", "3", "--port", "8123", "--backlog", "4096"]))
     assert (config.workers, config.port, config.backlog, config.access_log) == (3, 8123, 4096, False)
     assert config.app == "config.asgi:application"
+
+
+def test_it_will_not_share_its_address_with_another_server():
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(SystemExit, match="in use"):
+            main(["smartclinic.core.tests.pid_app:app", "--workers", "2", "--port", str(port)])
