@@ -11,8 +11,9 @@
 3. The bare-SQL baseline: the server's own booking transaction, captured from the real view and
    replayed with psycopg threads (``bench/baseline.py``), as many threads as the server has
    workers: booking transactions per second with no HTTP and no Django.
-4. End-to-end capacity: students booking in a closed loop for a few seconds (two clients per
-   worker; every request a successful booking, slots spread as in the baseline): bookings per second over HTTP, and its
+4. End-to-end capacity: students booking in a closed loop, three rounds of 4 s, the median
+   counts (two clients per worker; every request a successful booking, slots spread as in the
+   baseline): bookings per second over HTTP, and its
    ratio to the bare-SQL rate.
 5. Overload: open-loop arrivals at 0.9x and at 1.8x that capacity (so "twice the sustainable
    rate"), shed requests not retried: goodput, and how fast the excess is answered 503.
@@ -245,22 +246,30 @@ class Bench:
         self.results["baseline"] = runs
 
     def capacity(self) -> None:
-        log("end-to-end capacity: closed loop, every request a booking")
-        n = self.args.probe_students
-        scenario = self.scenario("capacity", students=n, slots=600, capacity=1_000_000, opens_in=0)
-        summary = self.client(
-            scenario, "capacity", "--closed", str(self.args.closed_clients), "--duration",
-            str(self.args.probe_seconds), "--twin-share", "0", "--concurrency", str(self.args.closed_clients),
-            "--no-stamp", "--max-shed-retries", "0",
-        )  # fmt: skip
-        booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
-        rate = summary["confirmed_bookings"] / self.args.probe_seconds
-        summary["bookings_per_s_closed"] = rate
-        self.results["capacity"] = summary
-        log(
-            f"HTTP: {rate:.0f} bookings/s with {self.args.closed_clients} clients in a closed loop "
-            f"(p50 {booked.get('p50_ms')} ms, p99 {booked.get('p99_ms')} ms; statuses {summary['status_counts']})"
-        )
+        log(f"end-to-end capacity: closed loop, every request a booking, {self.args.probe_rounds} rounds")
+        rounds = []
+        for index in range(self.args.probe_rounds):
+            name = f"capacity-{index + 1}"
+            scenario = self.scenario(name, students=self.args.probe_students, slots=600, capacity=1_000_000, opens_in=0)
+            summary = self.client(
+                scenario, name, "--closed", str(self.args.closed_clients), "--duration",
+                str(self.args.probe_seconds), "--twin-share", "0", "--concurrency", str(self.args.closed_clients),
+                "--no-stamp", "--max-shed-retries", "0",
+            )  # fmt: skip
+            summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
+            booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
+            log(
+                f"  round {index + 1}: {summary['bookings_per_s_closed']:.0f} bookings/s with "
+                f"{self.args.closed_clients} clients (p50 {booked.get('p50_ms')} ms, p99 {booked.get('p99_ms')} ms; "
+                f"statuses {summary['status_counts']})"
+            )
+            rounds.append(summary)
+        # The median round: this machine is noisy, and one round can catch a busy moment.
+        rounds.sort(key=lambda r: r["bookings_per_s_closed"])
+        median = dict(rounds[len(rounds) // 2])
+        median["rounds_bookings_per_s"] = [r["bookings_per_s_closed"] for r in rounds]
+        self.results["capacity"] = median
+        log(f"HTTP: {median['bookings_per_s_closed']:.0f} bookings/s, the median of {median['rounds_bookings_per_s']}")
 
     def overload(self) -> None:
         capacity = self.results["capacity"]["bookings_per_s_closed"]
@@ -425,8 +434,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"\nbare SQL (same transaction, {base['threads']} psycopg threads): {base['tx_per_s']:.0f} tx/s "
               f"({base['statements_per_tx']} statements; with the request's reads too: "
               f"{r['baseline']['with_reads']['tx_per_s']:.0f} tx/s)")  # fmt: skip
-        print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s  ->  ratio {ratio:.2f}x "
-              f"(vs bare SQL with the reads: {http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
+        rounds = ", ".join(f"{x:.0f}" for x in r["capacity"].get("rounds_bookings_per_s", [http]))
+        print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s (median of {rounds})  ->  "
+              f"ratio {ratio:.2f}x (vs bare SQL with the reads: "
+              f"{http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
         verdicts.append(("end-to-end booking throughput >= 0.30x bare SQL", ratio >= 0.30, f"{ratio:.2f}x"))
     if "overload" in r:
         o = r["overload"]
@@ -515,7 +526,8 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=6.0)
     parser.add_argument("--closed-clients", type=int, default=8, help="two per worker: the capacity, not the shedding")
     parser.add_argument("--probe-students", type=int, default=6000)
-    parser.add_argument("--probe-seconds", type=float, default=6.0)
+    parser.add_argument("--probe-seconds", type=float, default=4.0)
+    parser.add_argument("--probe-rounds", type=int, default=3, help="closed-loop rounds; the median counts")
     parser.add_argument("--overload-seconds", type=float, default=6.0)
     parser.add_argument("--phases", default="baseline,capacity,overload,rush,hot", help="which parts to run")
     parser.add_argument("--skip-overload", action="store_true")
