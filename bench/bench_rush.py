@@ -153,7 +153,7 @@ class Bench:
                 str(BIN / "gunicorn"), "config.wsgi:application", "--workers", workers,
                 "--bind", f"127.0.0.1:{self.port}", "--backlog", "4096", "--log-level", "warning",
             ]  # fmt: skip
-        elif self.args.server == "serve":  # the Procfile's: a socket per worker (SO_REUSEPORT)
+        elif self.args.server == "serve":  # production's: a socket per worker (SO_REUSEPORT)
             command = [
                 str(PYTHON), "-m", "smartclinic.serve", "config.asgi:application", "--workers", workers,
                 "--host", "127.0.0.1", "--port", str(self.port), "--backlog", "4096", "--log-level", "warning",
@@ -276,7 +276,8 @@ class Bench:
         median = dict(rounds[len(rounds) // 2])
         median["rounds_bookings_per_s"] = [r["bookings_per_s_closed"] for r in rounds]
         self.results["capacity"] = median
-        log(f"HTTP: {median['bookings_per_s_closed']:.0f} bookings/s, the median of {median['rounds_bookings_per_s']}")
+        each = ", ".join(f"{x:.0f}" for x in median["rounds_bookings_per_s"])
+        log(f"HTTP: {median['bookings_per_s_closed']:.0f} bookings/s, the median of {each}")
 
     def overload(self) -> None:
         capacity = self.results["capacity"]["bookings_per_s_closed"]
