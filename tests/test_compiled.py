@@ -6,14 +6,15 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 
 from smartclinic.audit.models import AuditEntry
-from smartclinic.core.compiled import CompiledQuery, insert_instance
+from smartclinic.core.compiled import CompiledQuery, CompiledValues, insert_instance
 from smartclinic.core.models import IdempotencyRecord
-from smartclinic.identity.models import ApiToken, Member, User
+from smartclinic.identity.models import ApiToken, Dependant, Member, User
 from smartclinic.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +76,36 @@ def test_the_sql_is_compiled_once_per_process(make_user):
     plan = compiled._plans["default"]
     compiled.first(username="b")
     assert compiled._plans["default"] is plan
+
+
+def test_compiled_values_are_the_querysets_dicts(make_user, make_member):
+    born = dt.date(2004, 5, 6)
+    owner = make_member(
+        account=make_user(),
+        bound_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        birth_date=born,
+        national_id="11010519491231002X",
+    )
+    make_member(birth_date=born + dt.timedelta(days=1))
+    Dependant.objects.create(owner=owner, name="小明", relation="child", birth_date=born)
+    values = Dependant.objects.order_by("name").values("name", "owner__national_id", "owner__account__username")
+    compiled = CompiledValues(values, "owner__birth_date", "owner__account")
+
+    found = compiled.all(owner__birth_date=born, owner__account=owner.account_id)
+
+    assert found == list(values.filter(owner__birth_date=born, owner__account=owner.account_id))
+    assert found[0]["owner__national_id"] == "11010519491231002X"  # the field's converter ran
+    assert compiled.all(owner__birth_date=born + dt.timedelta(days=1), owner__account=owner.account_id) == []
+    plan = compiled._plans["default"]
+    compiled.all(owner__birth_date=born, owner__account=owner.account_id)
+    assert compiled._plans["default"] is plan
+
+
+def test_compiled_values_refuse_what_they_cannot_compile():
+    with pytest.raises(AssertionError):
+        CompiledValues(Member.objects.all(), "number")  # not a .values(...) queryset
+    with pytest.raises(ImproperlyConfigured):  # no sample value can be told apart in a datetime
+        CompiledValues(Member.objects.values("number"), "bound_at").all(bound_at=dt.datetime.now(dt.UTC))
 
 
 def test_insert_instance_saves_like_save():

@@ -56,9 +56,13 @@ def access_own_dependant_or_none(*, member: Member | None, public_id: UUID | Non
     return dependant
 
 
+# On every slot list refresh.
+_DEPARTMENT_BY_CODE: CompiledQuery[Department] = CompiledQuery(Department.objects.all(), "code")
+
+
 def department_by_ref(*, ref: str) -> Department:
     """A department by its code (NK) or public id."""
-    department = Department.objects.filter(code=ref.upper()).first()
+    department = _DEPARTMENT_BY_CODE.first(code=ref.upper())
     if department is None:
         try:
             department = Department.objects.filter(public_id=UUID(ref)).first()

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from smartclinic.booking.models import Appointment, WaitlistEntry
-from smartclinic.scheduling.models import Department, Doctor, Slot
-from smartclinic.scheduling.rules import booking_closes_at, cancel_deadline
+from smartclinic.scheduling.models import Department, Doctor, Slot, title_label_of
+from smartclinic.scheduling.rules import booking_closes_at_for, cancel_deadline
 
 
 def department_out(department: Department) -> dict[str, Any]:
@@ -48,23 +48,53 @@ def doctor_out(doctor: Doctor, *, next_free: Slot | None) -> dict[str, Any]:
 
 
 def slot_out(slot: Slot, *, now: dt.datetime) -> dict[str, Any]:
-    session = slot.session
-    closes_at = booking_closes_at(department=session.department, slot=slot)
+    return slot_row_out(slot_row_of(slot), now=now)
+
+
+def slot_row_of(slot: Slot) -> dict[str, Any]:
+    """A slot (with its session, department and doctor loaded) as a row of
+    ``scheduling.selectors.SLOT_ROW_FIELDS``."""
+    session, department, doctor = slot.session, slot.session.department, slot.session.doctor
     return {
-        "id": slot.public_id,
-        "session_id": session.public_id,
+        "public_id": slot.public_id,
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
-        "department": session.department.code,
-        "department_name": session.department.name,
-        "doctor_id": session.doctor.public_id,
-        "doctor_name": session.doctor.name,
-        "doctor_title": session.doctor.title_label,
         "capacity": slot.capacity,
-        "remaining": slot.remaining,
-        "fee": session.fee,
-        "bookable": session.opens_at <= now < closes_at and slot.remaining > 0,
-        "opens_at": session.opens_at,
+        "booked": slot.booked,
+        "session__public_id": session.public_id,
+        "session__fee": session.fee,
+        "session__opens_at": session.opens_at,
+        "session__department__code": department.code,
+        "session__department__name": department.name,
+        "session__department__booking_stop_minutes": department.booking_stop_minutes,
+        "session__doctor__public_id": doctor.public_id,
+        "session__doctor__name": doctor.name,
+        "session__doctor__title": doctor.title,
+    }
+
+
+def slot_row_out(row: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
+    """A slot as the slot list shows it, from its row (``scheduling.selectors.slot_rows``)."""
+    closes_at = booking_closes_at_for(
+        starts_at=row["starts_at"], booking_stop_minutes=row["session__department__booking_stop_minutes"]
+    )
+    remaining = max(row["capacity"] - row["booked"], 0)
+    opens_at = row["session__opens_at"]
+    return {
+        "id": row["public_id"],
+        "session_id": row["session__public_id"],
+        "starts_at": row["starts_at"],
+        "ends_at": row["ends_at"],
+        "department": row["session__department__code"],
+        "department_name": row["session__department__name"],
+        "doctor_id": row["session__doctor__public_id"],
+        "doctor_name": row["session__doctor__name"],
+        "doctor_title": title_label_of(row["session__doctor__title"]),
+        "capacity": row["capacity"],
+        "remaining": remaining,
+        "fee": row["session__fee"],
+        "bookable": opens_at <= now < closes_at and remaining > 0,
+        "opens_at": opens_at,
         "closes_at": closes_at,
     }
 

@@ -48,6 +48,10 @@ def column_of(model: type[models.Model], name: str) -> str:
 
 def _sample(field: models.Field[Any, Any]) -> Any:
     """A value of the field's type that cannot occur among a query's other parameters."""
+    if isinstance(field, models.DateTimeField):
+        raise ImproperlyConfigured(f"CompiledQuery: no sample value for {type(field).__name__} {field.name}")
+    if isinstance(field, models.DateField):  # in the first centuries: no clinic's date
+        return dt.date(1, 1, 1) + dt.timedelta(days=secrets.randbelow(200_000))
     if isinstance(field, models.UUIDField):
         return uuid.uuid4()
     if isinstance(field, models.IntegerField | models.AutoField):
@@ -55,20 +59,6 @@ def _sample(field: models.Field[Any, Any]) -> Any:
     if isinstance(field, models.CharField | models.TextField):
         return f"\x00compiled:{secrets.token_hex(12)}"
     raise ImproperlyConfigured(f"CompiledQuery: no sample value for {type(field).__name__} {field.name}")
-
-
-@dataclass(frozen=True)
-class _Plan:
-    sql: str
-    params: tuple[Any, ...]
-    slots: tuple[tuple[int, str, models.Field[Any, Any]], ...]
-    model: type[models.Model]
-    init_list: tuple[str, ...]
-    fields_start: int
-    fields_end: int
-    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
-    populators: tuple[Any, ...]
-    annotations: tuple[tuple[str, int], ...]
 
 
 @functools.cache
@@ -96,11 +86,86 @@ def prepared_cursor(connection: Any) -> Any:
         return connection._prepare_cursor(_prepared_cursor_class()(connection.connection))
 
 
+def _field_at(model: type[models.Model], path: str) -> models.Field[Any, Any]:
+    """The field a lookup path (``session__department``) compares: a foreign key's target."""
+    *hops, last = path.split("__")
+    for hop in hops:
+        related = model._meta.get_field(hop).related_model
+        assert related is not None and not isinstance(related, str), f"{hop} is not a relation"
+        model = related
+    field = model._meta.get_field(last)
+    assert isinstance(field, models.Field)
+    return field.target_field if field.is_relation else field  # type: ignore[attr-defined]
+
+
+def _prepare(field: models.Field[Any, Any], value: Any, connection: Any) -> Any:
+    return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """A queryset filtered by sample values, compiled: where each name's value goes."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, str, models.Field[Any, Any]], ...]
+
+    def bind(self, values: dict[str, Any], connection: Any) -> list[Any]:
+        params = list(self.params)
+        for position, name, target in self.slots:
+            params[position] = _prepare(target, values[name], connection)
+        return params
+
+
+def _compile(queryset: QuerySet[Any], names: tuple[str, ...], using: str) -> tuple[Any, _Binding]:
+    connection = connections[using]
+    targets = {name: _field_at(queryset.model, name) for name in names}
+    samples = {name: _sample(target) for name, target in targets.items()}
+    compiler = queryset.using(using).filter(**samples).query.get_compiler(using=using)
+    sql, params = compiler.as_sql()
+    slots = []
+    for name, sample in samples.items():
+        prepared = _prepare(targets[name], sample, connection)
+        positions = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
+        if len(positions) != 1:
+            raise ImproperlyConfigured(f"CompiledQuery: {name} appears {len(positions)} times")
+        slots.append((positions[0], name, targets[name]))
+    return compiler, _Binding(sql=sql, params=tuple(params), slots=tuple(slots))
+
+
+def _converted(row: Any, converters: tuple[tuple[int, tuple[Any, ...], Any], ...], connection: Any) -> list[Any]:
+    values = list(row)
+    for position, convs, expression in converters:
+        value = values[position]
+        for converter in convs:
+            value = converter(value, expression, connection)
+        values[position] = value
+    return values
+
+
+def _converters_of(compiler: Any) -> tuple[tuple[int, tuple[Any, ...], Any], ...]:
+    converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+    return tuple((pos, tuple(convs), expr) for pos, (convs, expr) in converters.items())
+
+
+@dataclass(frozen=True)
+class _Plan:
+    binding: _Binding
+    model: type[models.Model]
+    init_list: tuple[str, ...]
+    fields_start: int
+    fields_end: int
+    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+    populators: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+
+
 class CompiledQuery(Generic[M]):
     """``queryset.filter(<name>=<value>, ...)`` compiled once per process and database.
 
-    ``names`` are fields of the queryset's model compared with ``=`` (a foreign key takes the
-    related primary key). Values are prepared by the field exactly as the ORM prepares them.
+    ``names`` are lookup paths from the queryset's model compared with ``=`` (a foreign key
+    takes the related primary key). Values are prepared by the field exactly as the ORM
+    prepares them.
 
         TOKEN = CompiledQuery(ApiToken.objects.select_related("user"), "key_hash")
         token = TOKEN.first(key_hash=digest)
@@ -113,46 +178,22 @@ class CompiledQuery(Generic[M]):
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
-    def _target(self, name: str) -> models.Field[Any, Any]:
-        field = self._queryset.model._meta.get_field(name)
-        assert isinstance(field, models.Field)
-        return field.target_field if field.is_relation else field  # type: ignore[attr-defined]
-
-    @staticmethod
-    def _prepare(field: models.Field[Any, Any], value: Any, connection: Any) -> Any:
-        return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
-
     def _plan(self, using: str) -> _Plan:
         plan = self._plans.get(using)
         if plan is not None:
             return plan
         with self._lock:
-            connection = connections[using]
-            samples = {name: _sample(self._target(name)) for name in self._names}
-            queryset = self._queryset.using(using).filter(**samples)
-            compiler = queryset.query.get_compiler(using=using)
-            sql, params = compiler.as_sql()
-            slots = []
-            for name, sample in samples.items():
-                target = self._target(name)
-                prepared = self._prepare(target, sample, connection)
-                positions = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
-                if len(positions) != 1:
-                    raise ImproperlyConfigured(f"CompiledQuery: {name} appears {len(positions)} times")
-                slots.append((positions[0], name, target))
+            compiler, binding = _compile(self._queryset, self._names, using)
             select, klass_info = compiler.select, compiler.klass_info
             assert klass_info is not None
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-            converters = compiler.get_converters([s[0] for s in select[0 : compiler.col_count]])
             plan = _Plan(
-                sql=sql,
-                params=tuple(params),
-                slots=tuple(slots),
+                binding=binding,
                 model=klass_info["model"],
                 init_list=tuple(f[0].target.attname for f in select[start:end]),
                 fields_start=start,
                 fields_end=end,
-                converters=tuple((pos, tuple(convs), expr) for pos, (convs, expr) in converters.items()),
+                converters=_converters_of(compiler),
                 populators=tuple(get_related_populators(klass_info, select, using)),
                 annotations=tuple((compiler.annotation_col_map or {}).items()),
             )
@@ -162,20 +203,12 @@ class CompiledQuery(Generic[M]):
     def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[M]:
         plan = self._plan(using)
         connection = connections[using]
-        params = list(plan.params)
-        for position, name, target in plan.slots:
-            params[position] = self._prepare(target, values[name], connection)
         with prepared_cursor(connection) if self._prepared else connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(plan.binding.sql, plan.binding.bind(values, connection))
             rows = cursor.fetchall()
         objects: list[M] = []
         for raw in rows:
-            row = list(raw)
-            for position, convs, expression in plan.converters:
-                value = row[position]
-                for converter in convs:
-                    value = converter(value, expression, connection)
-                row[position] = value
+            row = _converted(raw, plan.converters, connection)
             obj = plan.model.from_db(using, plan.init_list, row[plan.fields_start : plan.fields_end])
             for populator in plan.populators:
                 populator.populate(row, obj)
@@ -188,6 +221,48 @@ class CompiledQuery(Generic[M]):
         """The first row (meant for unique lookups: add no ordering or slicing to the queryset)."""
         found = self.all(using=using, **values)
         return found[0] if found else None
+
+
+class CompiledValues:
+    """``queryset.filter(<name>=<value>, ...)`` of a ``.values(...)`` queryset, compiled once per
+    process and database: the same dicts the queryset gives, without building model instances
+    (for a list read by everyone at once).
+
+        SLOTS = CompiledValues(Slot.objects.values("public_id", "booked"), "session__date")
+        rows = SLOTS.all(session__date=day)
+    """
+
+    def __init__(self, queryset: QuerySet[Any], *names: str) -> None:
+        assert queryset._fields, "CompiledValues takes a .values(...) queryset naming its fields"  # type: ignore[attr-defined]
+        self._queryset = queryset
+        self._names = names
+        self._fields: tuple[str, ...] = tuple(queryset._fields)  # type: ignore[attr-defined]
+        self._plans: dict[str, tuple[_Binding, tuple[tuple[int, tuple[Any, ...], Any], ...]]] = {}
+        self._lock = threading.Lock()
+
+    def _plan(self, using: str) -> tuple[_Binding, tuple[tuple[int, tuple[Any, ...], Any], ...]]:
+        plan = self._plans.get(using)
+        if plan is None:
+            with self._lock:
+                compiler, binding = _compile(self._queryset, self._names, using)
+                if compiler.col_count != len(self._fields):
+                    raise ImproperlyConfigured("CompiledValues: the queryset selects more than its fields")
+                positions = compiler.annotation_col_map or {}
+                if any(positions.get(name, i) != i for i, name in enumerate(self._fields)):
+                    raise ImproperlyConfigured("CompiledValues: the columns are not in the fields' order")
+                plan = self._plans[using] = (binding, _converters_of(compiler))
+        return plan
+
+    def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[dict[str, Any]]:
+        binding, converters = self._plan(using)
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(binding.sql, binding.bind(values, connection))
+            rows = cursor.fetchall()
+        fields = self._fields
+        if not converters:
+            return [dict(zip(fields, row, strict=True)) for row in rows]
+        return [dict(zip(fields, _converted(row, converters, connection), strict=True)) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,12 @@ class Department(BaseModel):
 _TITLE_LABELS = dict(DoctorTitle.choices)
 
 
+def title_label_of(title: str) -> str:
+    """A doctor's title as shown, in the active language (``get_title_display()`` without
+    building the choices table on every call: it runs for each slot of a list)."""
+    return str(_TITLE_LABELS.get(title, title))
+
+
 class Doctor(BaseModel):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor")
     name = models.CharField(_("name"), max_length=100)
@@ -68,9 +74,7 @@ class Doctor(BaseModel):
 
     @property
     def title_label(self) -> str:
-        """``get_title_display()`` without building the choices table on every call (it runs
-        for each slot of a list)."""
-        return str(_TITLE_LABELS.get(self.title, self.title))
+        return title_label_of(self.title)
 
     @property
     def rating(self) -> float | None:

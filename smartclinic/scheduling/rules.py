@@ -16,7 +16,12 @@ def release_instant(*, department: Department, date: dt.date) -> dt.datetime:
 
 
 def booking_closes_at(*, department: Department, slot: Slot) -> dt.datetime:
-    return slot.starts_at - dt.timedelta(minutes=department.booking_stop_minutes)
+    return booking_closes_at_for(starts_at=slot.starts_at, booking_stop_minutes=department.booking_stop_minutes)
+
+
+def booking_closes_at_for(*, starts_at: dt.datetime, booking_stop_minutes: int) -> dt.datetime:
+    """Booking a slot stops its department's ``booking_stop_minutes`` before it starts."""
+    return starts_at - dt.timedelta(minutes=booking_stop_minutes)
 
 
 def cancel_deadline(*, department: Department, slot: Slot) -> dt.datetime:

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.utils import translation
+from ninja.renderers import JSONRenderer
 
 from smartclinic.booking.models import Appointment, WaitlistEntry
+from smartclinic.booking.presenters import slot_out
+from smartclinic.booking.schemas import SlotOut
 from smartclinic.booking.tests.conftest import slots_of
 from smartclinic.core import clock
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import Dependant
 from smartclinic.scheduling.models import ClinicSession, Slot
+from smartclinic.scheduling.selectors import slot_list
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +33,37 @@ def test_departments_doctors_and_slots_are_public(api, clinic):
     assert slots[0]["remaining"] == 2 and slots[0]["fee"] == 1000 and slots[0]["bookable"] is True
     by_doctor = client.get(f"/slots?doctor={clinic['doctor'].public_id}").data
     assert len(by_doctor) == 4
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_slot_list_is_what_its_schema_says(api, clinic, make_doctor, make_session, language):
+    """The slot list is rendered without validating it against ``SlotOut`` each time: it must
+    give exactly what the validated answer gives, for every form of the query."""
+    other = make_doctor(clinic["department"], title="chief", name="李医生")
+    make_session(other, clinic["department"], start=dt.time(9, 0), end=dt.time(9, 30), fee=2500)
+    Slot.objects.filter(pk=clinic["slots"][1].pk).update(booked=2)  # full: not bookable
+    ClinicSession.objects.filter(pk=clinic["session"].pk).update(opens_at=clock.now() + dt.timedelta(hours=2))
+    day = clinic["session"].date
+    client = api(language=language)
+    now = clock.now()
+    for query, slots in [
+        (f"department=NK&date={day}", slot_list(department=clinic["department"], date=day)),
+        (f"doctor={other.public_id}&date={day}", slot_list(doctor=other, date=day)),
+        (
+            f"doctor={clinic['doctor'].public_id}",
+            slot_list(doctor=clinic["doctor"], date_from=clock.today(), date_to=clock.today() + dt.timedelta(days=14)),
+        ),
+        ("", slot_list(date_from=clock.today(), date_to=clock.today() + dt.timedelta(days=14))),
+    ]:
+        with translation.override(language):
+            validated = [SlotOut.model_validate(slot_out(slot, now=now)).model_dump() for slot in slots]
+        expected = json.loads(JSONRenderer().render(None, validated, response_status=200))  # as ninja renders
+        listed = client.get(f"/slots?{query}")
+        assert listed.status_code == 200
+        assert listed.data == expected, query
+        assert len(expected) in (2, 4, 6)
+    titles = {s["doctor_title"] for s in client.get(f"/slots?department=NK&date={day}").data}
+    assert titles == ({"Attending physician", "Chief physician"} if language == "en" else {"主治医师", "主任医师"})
 
 
 def test_slots_before_release_say_when_they_open(api, clinic):
