@@ -259,7 +259,10 @@ ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
 ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 0)
 # Under ASGI the Retry-After of a shed is its place in a virtual queue served at the process's
 # best recent rate; past this many seconds the returns are spread at random up to it instead.
-ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 5)
+# A bound, not a tuning knob: a short one sends a flood larger than it back all at once (5 s on
+# a slow 2-core box: 100,000 sheds and the last slot sold 24 s after the release; 60 s: 11,000
+# and 12 s; ADR 0006).
+ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 60)
 # Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
 # misses collapsed into one (smartclinic/core/microcache.py): the slot list in a rush. 0: off.
 MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])

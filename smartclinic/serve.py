@@ -9,6 +9,10 @@ the busy one sheds (measured with 8 keep-alive clients: one worker at 41% CPU, t
 and 503s from the busy one; ADR 0006). Here every worker binds its own socket to the same
 address with ``SO_REUSEPORT`` and the kernel spreads new connections evenly over them.
 Everything else is uvicorn's own supervisor (restarts, health checks, graceful shutdown).
+
+Each worker speaks HTTP with ``core.door.DoorProtocol`` (``--http door``): uvicorn's httptools
+protocol, except that a booking write admission control turns away is answered 503 at once,
+without becoming an ASGI task. ``--http httptools`` gives uvicorn's own.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
+
+HTTP_PROTOCOLS = {"door": "smartclinic.core.door:DoorProtocol", "httptools": "httptools"}
 
 
 def reuse_port_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -73,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--access-log", action="store_true")
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=5)
+    parser.add_argument("--http", choices=sorted(HTTP_PROTOCOLS), default="door")
     return parser.parse_args(argv)
 
 
@@ -85,6 +92,7 @@ def config_from(args: argparse.Namespace) -> uvicorn.Config:
         "log_level": args.log_level,
         "access_log": args.access_log,
         "timeout_graceful_shutdown": args.timeout_graceful_shutdown,
+        "http": HTTP_PROTOCOLS[args.http],
     }
     return uvicorn.Config(args.app, **options)
 

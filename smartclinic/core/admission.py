@@ -15,6 +15,8 @@ the wrapper admits at most ``ADMISSION_MAX_IN_FLIGHT`` requests to these paths p
 one running and a few queued behind it) and answers the others 503 on the spot, in the event
 loop, without entering Django: a shed costs a fraction of a millisecond however many arrive.
 Its ``Retry-After`` places each shed client in a virtual queue served at the rate the process completes requests.
+Under ``python -m smartclinic.serve`` a write it would shed is answered even earlier, by the
+HTTP protocol before it becomes an ASGI task (``core.door``), with this layer's own answer.
 
 Under WSGI (gunicorn's sync workers, or anything else): ``AdmissionMiddleware``, first in
 ``MIDDLEWARE``, sheds a request that has already waited in the queue (the listen backlog, the
@@ -168,6 +170,12 @@ class WaitingRoom:
         self.inside += 1
         return True
 
+    def full(self) -> bool:
+        """Whether ``enter`` would turn the next one away at once."""
+        if self.places <= 0 or self._semaphore is None or not self._semaphore.locked():
+            return False
+        return self.waiting >= self.max_waiting or self.max_wait <= 0
+
     def leave(self) -> None:
         self.inside -= 1
         if self._semaphore is not None:
@@ -227,7 +235,8 @@ class Shedder:
             return self._spread.randint(minimum, cap)
         return max(minimum, int(self._next_return - now))  # whole seconds; clients add jitter
 
-    async def shed(self, headers: dict[bytes, bytes], send: Send, *, busy: int) -> None:
+    def answer(self, headers: dict[bytes, bytes], *, busy: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The 503's headers and body for a request turned away now (counted as a shed)."""
         self.shed_count += 1
         self._count(0)
         if self.shed_count % 1000 == 1:
@@ -237,18 +246,16 @@ class Shedder:
         body = self._bodies.get((language, retry_after))
         if body is None:
             body = self._bodies[(language, retry_after)] = overloaded_body(language, retry_after)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry_after).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
+        return [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry_after).encode()),
+            (b"cache-control", b"no-store"),
+        ], body
+
+    async def shed(self, headers: dict[bytes, bytes], send: Send, *, busy: int) -> None:
+        response_headers, body = self.answer(headers, busy=busy)
+        await send({"type": "http.response.start", "status": 503, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -289,6 +296,18 @@ class AdmissionASGIMiddleware:
 
     def retry_after(self, minimum: int) -> int:
         return self.shedder.retry_after(minimum)
+
+    def door_answer(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+        """The 503 (headers, body) this layer would answer a write to one of its paths with,
+        decided before the request has even become an ASGI task (``core.door``); ``None`` when
+        it might be admitted, or might be served by the micro-cache in front (a read)."""
+        if scope["method"] in ("GET", "HEAD") or scope.get(PRIORITY):
+            return None
+        if self._prefixes is None:
+            self._prefixes = tuple(settings.ADMISSION_PATHS)
+        if not scope["path"].startswith(self._prefixes) or not self.room.full():
+            return None
+        return self.shedder.answer(dict(scope.get("headers") or ()), busy=self.room.inside)
 
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]

@@ -61,6 +61,8 @@ def test_options_become_uvicorn_settings():
     config = config_from(parse_args(["--workers", "3", "--port", "8123", "--backlog", "4096"]))
     assert (config.workers, config.port, config.backlog, config.access_log) == (3, 8123, 4096, False)
     assert config.app == "config.asgi:application"
+    assert config.http == "smartclinic.core.door:DoorProtocol"  # sheds answered at the door
+    assert config_from(parse_args(["--http", "httptools"])).http == "httptools"
 
 
 def test_it_will_not_share_its_address_with_another_server():

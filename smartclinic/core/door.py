@@ -1,0 +1,71 @@
+"""Turning the excess away at the door: uvicorn's HTTP protocol answers a shed write itself.
+
+In a booking rush each worker's event loop reads thousands of booking requests a second that
+admission control will turn away (``core.admission``). Through ASGI each one costs an asyncio
+task, uvicorn's request-response cycle and the middleware chain before the admission layer
+answers 503; in the 10,000-student rush those sheds took most of the event loops' time, and
+the admitted bookings waited behind them.
+
+``DoorProtocol`` is uvicorn's httptools protocol with one change. Once a request's headers
+are read, if it is a write (not ``GET``/``HEAD``, which the micro-cache in front may answer)
+to a path of the admission layer and that layer has no place and no wait for it, the protocol
+writes the admission layer's own 503 (the same body, the same ``Retry-After`` from the same
+virtual queue, counted the same) straight to the connection and drops the request's body as
+it arrives. The connection stays open for the client's next request. Anything else starts
+its ASGI task as before, and the admission layer decides again there: the door is only a
+shortcut to the answer that layer would give. ``python -m smartclinic.serve`` uses it
+(``--http door``, the default); sheds answered at the door are not in the access log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+
+from smartclinic.core.admission import AdmissionASGIMiddleware
+
+MAX_LAYERS = 16
+
+
+def admission_layer(app: Any) -> AdmissionASGIMiddleware | None:
+    """The admission layer inside an ASGI application's wrappers (each keeps the next in ``app``)."""
+    for _ in range(MAX_LAYERS):
+        if isinstance(app, AdmissionASGIMiddleware):
+            return app
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+class DoorProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.admission = admission_layer(self.app)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # ``app`` is uvicorn's own 503 application past ``--limit-concurrency``: left to it.
+        if self.admission is not None and app is self.app:
+            answer = self.admission.door_answer(cycle.scope)  # type: ignore[arg-type]
+            if answer is not None:
+                self._answer_at_the_door(cycle, *answer)
+                return
+        super()._start_asgi_task(cycle, app)
+
+    def _answer_at_the_door(self, cycle: RequestResponseCycle, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        parts = [STATUS_LINE[503]]
+        for name, value in [*self.server_state.default_headers, *headers]:
+            parts += [name, b": ", value, b"\r\n"]
+        if not cycle.keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += [b"\r\n", body]
+        self.transport.write(b"".join(parts))
+        # As the cycle ends a response it sent: the body still to come is dropped (the parser's
+        # callbacks skip a completed cycle) and the next request on the connection goes ahead.
+        cycle.response_started = True
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()

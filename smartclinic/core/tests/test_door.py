@@ -1,0 +1,188 @@
+"""The door: uvicorn's protocol answers a write admission control turns away, without ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from smartclinic.core.admission import AdmissionASGIMiddleware
+from smartclinic.core.door import DoorProtocol, admission_layer
+from smartclinic.core.microcache import MicroCache
+
+
+class Transport(asyncio.Transport):
+    """What the protocol writes, on a connection that stays open unless closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def write(self, data) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def take(self) -> list[tuple[int, dict[str, str], bytes]]:
+        """The complete responses written so far (status, headers, body), removed from the buffer."""
+        responses = []
+        while b"\r\n\r\n" in self.written:
+            head, _, rest = bytes(self.written).partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+            size = int(headers.get("content-length", "0"))
+            if len(rest) < size:
+                break
+            responses.append((int(lines[0].split()[1]), headers, rest[:size]))
+            self.written = bytearray(rest[size:])
+        return responses
+
+
+@pytest.fixture
+def door(settings):
+    settings.ADMISSION_PATHS = ["/api/v1/appointments", "/api/v1/slots"]
+    settings.ADMISSION_MAX_IN_FLIGHT = 1
+    settings.ADMISSION_MAX_WAIT_MS = 0
+    settings.ADMISSION_RETRY_AFTER = 1
+    settings.MICROCACHE_TTL_MS = 0
+    calls: list[str] = []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        calls.append(f"{scope['method']} {scope['path']}")
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["path"] == "/api/v1/appointments" and body == b'{"slot_id": "slow"}':
+            await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    application = MicroCache(AdmissionASGIMiddleware(app))
+    config = Config(application, http=DoorProtocol, lifespan="off", log_level="warning")
+    config.load()
+    return config, calls, release
+
+
+def _connect(config: Config) -> tuple[DoorProtocol, Transport]:
+    protocol = DoorProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = Transport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+def _request(method: str, path: str, body: bytes = b"", **headers: str) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "host: 127.0.0.1", f"content-length: {len(body)}"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def in_a_loop(test):
+    """Run an async test in a fresh event loop (the protocol needs a running one)."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_the_door_finds_the_admission_layer_inside_the_wrappers(door):
+    config, _calls, _release = door
+    assert isinstance(admission_layer(config.loaded_app), AdmissionASGIMiddleware)
+    assert admission_layer(object()) is None
+
+
+@in_a_loop
+async def test_a_write_with_no_place_is_answered_at_the_door_and_the_connection_goes_on(door):
+    config, calls, release = door
+    first, first_transport = _connect(config)
+    first.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
+    await _settle()
+    assert calls == ["POST /api/v1/appointments"]  # admitted: the one place is taken
+
+    second, transport = _connect(config)
+    shed = _request("POST", "/api/v1/appointments", b'{"slot_id": "x"}', accept_language="en")
+    second.data_received(shed[:-5])  # the body arrives after the answer: dropped
+    (status, headers, body), *rest = transport.take()
+    assert not rest and not second.tasks  # answered at once, no ASGI task started
+    assert status == 503 and headers["retry-after"] == "1" and headers["cache-control"] == "no-store"
+    assert json.loads(body) == {
+        "code": "core.overloaded",
+        "message": "The service is busy right now. Try again in a moment.",
+        "extra": {"retry_after": 1},
+    }
+    assert calls == ["POST /api/v1/appointments"]  # the application never saw it
+    assert admission_layer(config.loaded_app).shedder.shed_count == 1
+
+    second.data_received(shed[-5:])  # the rest of the shed body, then the next request
+    release.set()
+    await _settle()
+    assert [s for s, _, _ in first_transport.take()] == [201]
+    second.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "y"}'))
+    await _settle()
+    assert [s for s, _, _ in transport.take()] == [201]  # same connection, served now
+    assert not transport.closed
+    assert calls[-1] == "POST /api/v1/appointments"
+
+
+@in_a_loop
+async def test_reads_and_other_paths_still_go_through_asgi(door):
+    config, calls, release = door
+    busy, _ = _connect(config)
+    busy.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
+    await _settle()
+
+    reader, transport = _connect(config)
+    reader.data_received(_request("GET", "/api/v1/slots"))
+    reader.data_received(_request("POST", "/api/v1/other"))
+    await _settle()
+    statuses = [s for s, _, _ in transport.take()]
+    # the read was shed by the admission layer in ASGI (where the micro-cache could have
+    # answered it); the other path is not the admission layer's to shed
+    assert statuses == [503, 201]
+    assert calls == ["POST /api/v1/appointments", "POST /api/v1/other"]
+    release.set()
+    await _settle()
+
+
+@in_a_loop
+async def test_a_connection_that_asked_to_close_is_closed_after_the_door_answer(door):
+    config, _calls, release = door
+    busy, _ = _connect(config)
+    busy.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
+    await _settle()
+
+    closing, transport = _connect(config)
+    closing.data_received(_request("POST", "/api/v1/appointments", b"{}", connection="close"))
+    [(status, headers, _body)] = transport.take()
+    assert status == 503 and headers["connection"] == "close"
+    assert transport.closed
+    release.set()
+    await _settle()
