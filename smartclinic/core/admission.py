@@ -195,6 +195,7 @@ class Shedder:
         self._last = (0, 0)
         self._next_return = 0.0  # when the last shed client was told to come back (monotonic)
         self._history: deque[tuple[int, int]] = deque(maxlen=PEAK_WINDOW + 1)  # (second, completed)
+        self._peak = (-1, 0)  # (second, _peak_done() in it)
         self._spread = random.Random()  # noqa: S311 - spreading retries, not a secret
 
     def _count(self, index: int) -> None:
@@ -206,11 +207,18 @@ class Shedder:
         self._counts[index] += 1
 
     def _peak_done(self) -> int:
-        """The most requests completed in one second within the last ``PEAK_WINDOW`` seconds."""
-        horizon = int(time.monotonic()) - PEAK_WINDOW
+        """The most requests completed in one second within the last ``PEAK_WINDOW`` seconds
+        (the past seconds only: worked out once a second, not for each of thousands of sheds)."""
+        second = int(time.monotonic())
+        if self._peak[0] == second:
+            return self._peak[1]
+        horizon = second - PEAK_WINDOW
         while self._history and self._history[0][0] < horizon:
             self._history.popleft()
-        return max((done for _, done in self._history), default=self._last[1])
+        peak = max((done for _, done in self._history), default=self._last[1])
+        if second == self._second:  # the history is complete up to this second
+            self._peak = (second, peak)
+        return peak
 
     def served(self) -> None:
         self._count(1)

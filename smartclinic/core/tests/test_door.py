@@ -119,6 +119,12 @@ def test_the_door_finds_the_admission_layer_inside_the_wrappers(door):
     assert admission_layer(object()) is None
 
 
+def test_the_addresses_come_from_the_transport(door):
+    config, _calls, _release = door
+    protocol, _transport = _connect(config)
+    assert (protocol.server, protocol.client, protocol.scheme) == (("127.0.0.1", 8000), ("127.0.0.1", 50000), "http")
+
+
 @in_a_loop
 async def test_a_write_with_no_place_is_answered_at_the_door_and_the_connection_goes_on(door):
     config, calls, release = door
