@@ -119,7 +119,8 @@ def test_the_door_finds_the_admission_layer_inside_the_wrappers(door):
     assert admission_layer(object()) is None
 
 
-def test_the_addresses_come_from_the_transport(door):
+@in_a_loop
+async def test_the_addresses_come_from_the_transport(door):
     config, _calls, _release = door
     protocol, _transport = _connect(config)
     assert (protocol.server, protocol.client, protocol.scheme) == (("127.0.0.1", 8000), ("127.0.0.1", 50000), "http")
