@@ -113,6 +113,14 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _take_the_one_place(config: Config) -> Transport:
+    """A booking that holds admission's one place until the test releases it."""
+    protocol, transport = _connect(config)
+    protocol.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
+    await _settle()
+    return transport
+
+
 def test_the_door_finds_the_admission_layer_inside_the_wrappers(door):
     config, _calls, _release = door
     assert isinstance(admission_layer(config.loaded_app), AdmissionASGIMiddleware)
@@ -129,9 +137,7 @@ async def test_the_addresses_come_from_the_transport(door):
 @in_a_loop
 async def test_a_write_with_no_place_is_answered_at_the_door_and_the_connection_goes_on(door):
     config, calls, release = door
-    first, first_transport = _connect(config)
-    first.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
-    await _settle()
+    first_transport = await _take_the_one_place(config)
     assert calls == ["POST /api/v1/appointments"]  # admitted: the one place is taken
 
     second, transport = _connect(config)
@@ -162,9 +168,7 @@ async def test_a_write_with_no_place_is_answered_at_the_door_and_the_connection_
 @in_a_loop
 async def test_reads_and_other_paths_still_go_through_asgi(door):
     config, calls, release = door
-    busy, _ = _connect(config)
-    busy.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
-    await _settle()
+    await _take_the_one_place(config)
 
     reader, transport = _connect(config)
     reader.data_received(_request("GET", "/api/v1/slots"))
@@ -182,9 +186,7 @@ async def test_reads_and_other_paths_still_go_through_asgi(door):
 @in_a_loop
 async def test_a_connection_that_asked_to_close_is_closed_after_the_door_answer(door):
     config, _calls, release = door
-    busy, _ = _connect(config)
-    busy.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "slow"}'))
-    await _settle()
+    await _take_the_one_place(config)
 
     closing, transport = _connect(config)
     closing.data_received(_request("POST", "/api/v1/appointments", b"{}", connection="close"))
