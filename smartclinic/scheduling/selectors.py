@@ -85,7 +85,8 @@ def slot_rows(
             rows = _SLOTS_OF_DEPARTMENT_DAY.all(session__department=department.pk, session__date=date)
             return rows[:SLOT_ROWS_AT_MOST]
         if doctor is not None and department is None:
-            return _SLOTS_OF_DOCTOR_DAY.all(session__doctor=doctor.pk, session__date=date)[:SLOT_ROWS_AT_MOST]
+            rows = _SLOTS_OF_DOCTOR_DAY.all(session__doctor=doctor.pk, session__date=date)
+            return rows[:SLOT_ROWS_AT_MOST]
     slots = slot_list(department=department, doctor=doctor, date=date, date_from=date_from, date_to=date_to)
     return list(slots.values(*SLOT_ROW_FIELDS)[:SLOT_ROWS_AT_MOST])
 
