@@ -14,7 +14,9 @@ virtual queue, counted the same) straight to the connection and drops the reques
 it arrives. The connection stays open for the client's next request. Anything else starts
 its ASGI task as before, and the admission layer decides again there: the door is only a
 shortcut to the answer that layer would give. ``python -m smartclinic.serve`` uses it
-(``--http door``, the default); sheds answered at the door are not in the access log.
+(``--http door``, the default); sheds answered at the door are not in the access log. It
+subclasses uvicorn's protocol, whose internals it relies on: uvicorn is pinned, and
+``core/tests/test_door.py`` drives the protocol itself.
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ MAX_LAYERS = 16
 
 
 def _address(info: Any) -> tuple[str, int] | None:
+    """A transport's ``peername`` (or TCP ``sockname``) as uvicorn's scope has it."""
     if isinstance(info, list | tuple) and len(info) >= 2:
         return (str(info[0]), int(info[1]))
     return None
+
+
+def _local_address(info: Any) -> tuple[str, int | None] | None:
+    """A transport's ``sockname``: a Unix socket's is its path alone."""
+    return (info, None) if isinstance(info, str) else _address(info)
 
 
 def admission_layer(app: Any) -> AdmissionASGIMiddleware | None:
@@ -62,7 +70,7 @@ class DoorProtocol(HttpToolsProtocol):
         self.connections.add(self)
         self.transport = transport
         self.flow = FlowControl(transport)
-        self.server = _address(transport.get_extra_info("sockname"))
+        self.server = _local_address(transport.get_extra_info("sockname"))
         self.client = _address(transport.get_extra_info("peername"))
         self.scheme = "https" if is_ssl(transport) else "http"
 
