@@ -263,6 +263,13 @@ ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 0)
 # a slow 2-core box: 100,000 sheds and the last slot sold 24 s after the release; 60 s: 11,000
 # and 12 s; ADR 0006).
 ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 60)
+# The virtual queue's pace, per process: at least this many shed clients a second are told to
+# come back (more when the process has lately completed more). In a release-second flood the
+# process completes far fewer than it can (the flood takes the CPU), and paced by that the
+# returns left the workers a third idle after it (ADR 0006, session 5). Set it to what one
+# worker serves a second when busy: returning students' bookings, 409s and list reads.
+# 0: learned only.
+ADMISSION_QUEUE_RATE = env_int("ADMISSION_QUEUE_RATE", 100)
 # Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
 # misses collapsed into one (smartclinic/core/microcache.py): the slot list in a rush. 0: off.
 MICROCACHE_PATHS = env_list("MICROCACHE_PATHS", ["/api/v1/slots"])

@@ -226,8 +226,9 @@ class Shedder:
     def retry_after(self, minimum: int) -> int:
         """A place in a virtual queue: each shed client is told to come back 1/rate seconds
         after the one before (rate: the most requests this process completed in a second
-        lately), so that they return about as fast as they can be served rather than all at
-        once and into another shed. At least ``minimum`` seconds.
+        lately, or ``ADMISSION_QUEUE_RATE`` if more), so that they return about as fast as they
+        can be served rather than all at once and into another shed. At least ``minimum``
+        seconds.
 
         A queue longer than ``ADMISSION_RETRY_AFTER_MAX`` is not extended: the ones beyond are
         spread at random over the whole span. (Told the cap, they would all return in the same
@@ -236,7 +237,9 @@ class Shedder:
         cap = max(minimum, int(settings.ADMISSION_RETRY_AFTER_MAX))
         # The best rate of the last half minute: in a flood the current second's is depressed by
         # the flood itself, and a queue paced by it would leave the workers idle afterwards.
-        rate = max(self._peak_done(), self._counts[1], 1)
+        # Nor can a flood show the rate: the first flood after a quiet spell has no better second
+        # to learn from, so the operator's figure for it (ADMISSION_QUEUE_RATE) is a floor.
+        rate = max(self._peak_done(), self._counts[1], int(settings.ADMISSION_QUEUE_RATE), 1)
         self._next_return = max(self._next_return + 1 / rate, now + minimum)
         if self._next_return - now > cap:
             self._next_return = now + cap

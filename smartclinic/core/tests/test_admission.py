@@ -178,6 +178,7 @@ def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(sett
     from smartclinic.core.admission import AdmissionASGIMiddleware
 
     settings.ADMISSION_RETRY_AFTER_MAX = 30
+    settings.ADMISSION_QUEUE_RATE = 0  # learned only
     app = AdmissionASGIMiddleware(None)
     app.shedder._last = (0, 1000)  # a fast process: many come back within the first second
     assert {app.retry_after(1) for _ in range(50)} == {1}
@@ -190,6 +191,22 @@ def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(sett
     assert max(beyond) == 30  # never past the cap
     # spread over the whole span, not all at the cap (they would come back together)
     assert len(set(beyond)) == 30 and beyond.count(30) < 200
+
+
+def test_the_operators_queue_rate_is_a_floor_under_the_learned_one(settings):
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_RETRY_AFTER_MAX = 60
+    settings.ADMISSION_QUEUE_RATE = 50
+    app = AdmissionASGIMiddleware(None)  # a first flood: nothing learned yet
+    waits = [app.retry_after(1) for _ in range(500)]
+    assert waits == sorted(waits) and waits[-1] == 10  # fifty a second, not one
+    assert waits.count(5) == 50
+
+    app = AdmissionASGIMiddleware(None)
+    app.shedder._last = (400, 200)  # the process has shown it completes more: that pace
+    waits = [app.retry_after(1) for _ in range(1000)]
+    assert waits[-1] == 5 and waits.count(3) == 200
 
 
 def test_asgi_waiting_room_serves_the_next_in_line_and_sheds_past_its_wait(settings):
