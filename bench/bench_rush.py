@@ -290,6 +290,18 @@ class Bench:
         each = ", ".join(f"{x:.0f}" for x in median["rounds_bookings_per_s"])
         log(f"HTTP: {median['bookings_per_s_closed']:.0f} bookings/s, the median of {each}")
 
+    def warm_up(self) -> None:
+        """Bookings through every worker before a rush measured on its own: a server that has
+        booked nothing yet opens its threads' database connections, compiles its queries and
+        prepares its statements in the rush's first seconds (a clinic's server has been up since
+        morning). A full run's closed loop does this already."""
+        log("warm-up: 16 clients booking in a closed loop for 2 s")
+        scenario = self.scenario("warm-up", students=1000, slots=60, capacity=1_000_000, opens_in=0)
+        self.client(
+            scenario, "warm-up", "--closed", "16", "--duration", "2", "--twin-share", "0", "--concurrency", "16",
+            "--no-stamp", "--max-shed-retries", "0",
+        )  # fmt: skip
+
     def overload(self) -> None:
         capacity = self.results["capacity"]["bookings_per_s_closed"]
         runs = {}
@@ -415,6 +427,8 @@ class Bench:
                 self.baseline()
             if phases & {"capacity", "overload"}:
                 self.capacity()  # also warms every worker up
+            elif phases & {"rush", "hot"}:
+                self.warm_up()
             if "overload" in phases and not self.args.skip_overload:
                 self.overload()
             if "rush" in phases:
