@@ -204,8 +204,8 @@ class Bench:
 
     def settle(self) -> None:
         """What pgbench does before each run: fresh statistics for the rows just written, and
-        their pages on disk, so that neither autovacuum nor a checkpoint lands in the middle of
-        the measurement (one did: the same run's sell-out varied by 2 s)."""
+        their pages on disk, so that neither autovacuum nor a checkpoint can land in the middle
+        of the measurement (a rush is created a minute before its release, autovacuum's nap)."""
         import psycopg
 
         with psycopg.connect(self.dsn, autocommit=True) as conn:
