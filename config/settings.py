@@ -267,7 +267,7 @@ ADMISSION_RETRY_AFTER_MAX = env_int("ADMISSION_RETRY_AFTER_MAX", 60)
 # come back (more when the process has lately completed more). In a release-second flood the
 # process completes far fewer than it can (the flood takes the CPU), and paced by that the
 # returns left the workers a third idle after it (ADR 0006, session 5). Set it to what one
-# worker serves a second when busy: returning students' bookings, 409s and list reads.
+# worker books a second when busy (make bench-rush: closed-loop bookings/s / workers).
 # 0: learned only.
 ADMISSION_QUEUE_RATE = env_int("ADMISSION_QUEUE_RATE", 100)
 # Under ASGI, answers to these public GETs are kept this long in each process, and concurrent
