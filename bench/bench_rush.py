@@ -269,11 +269,8 @@ class Bench:
         for index in range(self.args.probe_rounds):
             name = f"capacity-{index + 1}"
             scenario = self.scenario(name, students=self.args.probe_students, slots=600, capacity=1_000_000, opens_in=0)
-            summary = self.client(
-                scenario, name, "--closed", str(self.args.closed_clients), "--duration",
-                str(self.args.probe_seconds), "--twin-share", "0", "--concurrency", str(self.args.closed_clients),
-                "--no-stamp", "--max-shed-retries", "0",
-            )  # fmt: skip
+            clients, seconds = self.args.closed_clients, self.args.probe_seconds
+            summary = self.closed_loop(scenario, name, clients=clients, seconds=seconds)
             summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
             booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
             log(
@@ -297,9 +294,13 @@ class Bench:
         morning). A full run's closed loop does this already."""
         log("warm-up: 16 clients booking in a closed loop for 2 s")
         scenario = self.scenario("warm-up", students=1000, slots=60, capacity=1_000_000, opens_in=0)
-        self.client(
-            scenario, "warm-up", "--closed", "16", "--duration", "2", "--twin-share", "0", "--concurrency", "16",
-            "--no-stamp", "--max-shed-retries", "0",
+        self.closed_loop(scenario, "warm-up", clients=16, seconds=2.0)
+
+    def closed_loop(self, scenario: Path, name: str, *, clients: int, seconds: float) -> dict[str, Any]:
+        """``clients`` students booking back to back for ``seconds``, one connection each."""
+        return self.client(
+            scenario, name, "--closed", str(clients), "--duration", str(seconds), "--twin-share", "0",
+            "--concurrency", str(clients), "--no-stamp", "--max-shed-retries", "0",
         )  # fmt: skip
 
     def overload(self) -> None:

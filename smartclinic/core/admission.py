@@ -302,6 +302,13 @@ class AdmissionASGIMiddleware:
         return self._room
 
     @property
+    def prefixes(self) -> tuple[str, ...]:
+        """``ADMISSION_PATHS``, read once the first request comes (as ``room``)."""
+        if self._prefixes is None:
+            self._prefixes = tuple(settings.ADMISSION_PATHS)
+        return self._prefixes
+
+    @property
     def in_flight(self) -> int:
         return self.room.inside
 
@@ -314,9 +321,7 @@ class AdmissionASGIMiddleware:
         it might be admitted, or might be served by the micro-cache in front (a read)."""
         if scope["method"] in ("GET", "HEAD") or scope.get(PRIORITY):
             return None
-        if self._prefixes is None:
-            self._prefixes = tuple(settings.ADMISSION_PATHS)
-        if not scope["path"].startswith(self._prefixes) or not self.room.full():
+        if not scope["path"].startswith(self.prefixes) or not self.room.full():
             return None
         return self.shedder.answer(dict(scope.get("headers") or ()), busy=self.room.inside)
 
@@ -325,9 +330,7 @@ class AdmissionASGIMiddleware:
     ) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if self._prefixes is None:
-            self._prefixes = tuple(settings.ADMISSION_PATHS)
-        if not scope["path"].startswith(self._prefixes):
+        if not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         if scope.get(PRIORITY):
             scope[ADMITTED] = True  # not shed here, nor by the queue budget behind
