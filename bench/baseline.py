@@ -14,7 +14,10 @@ the slot and what follows from it, the new ids, the idempotency key); the rest s
 ``replay`` needs no Django and no HTTP: a pool of threads, one psycopg connection each, set up as
 Django sets up its connections (client-side binding, no server-side prepare, autocommit off so
 that psycopg sends BEGIN), runs BEGIN, the captured statements (a distinct person each time, the
-slots spread like the rush's), COMMIT, for ``--seconds``, and prints transactions per second.
+slots spread like the rush's), COMMIT, for ``--seconds``, and prints transactions per second. A
+statement the server sends bound server-side and prepared (``core.compiled.prepared_cursor``: the
+booking function's call, the hot reads) is replayed the same way, so that both sides pay the
+same for it.
 ``--with-reads`` also replays the request's reads before the transaction (token, member, slot,
 stored idempotent answer), for the whole request's SQL.
 """
@@ -51,9 +54,12 @@ def _capture_one(scenario: dict[str, Any], student: dict[str, Any], slot_fact: d
     from smartclinic.scheduling.models import Slot
 
     records: list[tuple[str, Any, bool]] = []
+    prepared: set[str] = set()
 
     def recorder(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         records.append((sql, list(params) if params is not None else None, connection.in_atomic_block))
+        if _is_prepared(context["cursor"].cursor):
+            prepared.add(sql)
         return execute(sql, params, many, context)
 
     key = str(uuid.uuid4())
@@ -85,7 +91,15 @@ def _capture_one(scenario: dict[str, Any], student: dict[str, Any], slot_fact: d
         "event_uuid": event.event_id,
         "key": key,
     }
-    return {"records": records, "roles": roles}
+    return {"records": records, "roles": roles, "prepared": prepared}
+
+
+def _is_prepared(cursor: Any) -> bool:
+    """The server's cursor binds server-side and prepares (``core.compiled.prepared_cursor``):
+    the replay sends that statement the same way."""
+    import psycopg
+
+    return not isinstance(cursor, psycopg.ClientCursor)
 
 
 # The booking's rows take these from the person, the slot and the new ids.
@@ -195,7 +209,9 @@ def capture(args: argparse.Namespace) -> None:
             if value != one["roles"][role] or (p2 or [])[i] != two["roles"][role]:
                 raise SystemExit(f"capture: parameter {i} of {sql[:60]!r} is not the {role} in both captures")
             variable.append((i, role))
-        statements.append({"sql": sql, "params": p1, "variable": variable, "rows": rows})
+        statements.append(
+            {"sql": sql, "params": p1, "variable": variable, "rows": rows, "prepared": sql in one["prepared"]}
+        )
     # Every slot of the baseline scenario, with what the appointment row takes from it.
     by_id = {s["id"] for s in slots}
     targets = [
@@ -213,7 +229,7 @@ def capture(args: argparse.Namespace) -> None:
         # (as the server runs them), not between BEGIN and COMMIT.
         "autocommit": not any(atomic for _sql, _params, atomic in one["records"]),
         "statements": statements,
-        "reads": reads,
+        "reads": [(sql, params, sql in one["prepared"]) for sql, params in reads],
         "targets": targets,
         "vendor": connection.vendor,
         "captured_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -269,12 +285,13 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
                     "key": f"baseline-{run}-{n}",
                 }
                 started = time.perf_counter()
-                with conn.cursor() as cursor:
+                with conn.cursor() as cursor, psycopg.Cursor(conn) as prepared_cursor:
                     if reads:  # outside the transaction, in autocommit, as Django runs them
                         conn.autocommit = True
-                        for sql, params in reads:
-                            cursor.execute(sql, params)
-                            cursor.fetchall()
+                        for sql, params, prepared in reads:
+                            read_cursor = prepared_cursor if prepared else cursor
+                            read_cursor.execute(sql, params, prepare=prepared or None)
+                            read_cursor.fetchall()
                         conn.autocommit = autocommit
                     ok = True
                     for statement in statements:
@@ -287,12 +304,17 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
                                 known = values[role]
                                 row[column] = known if isinstance(known, int) else _text(known)
                             params[position] = json.dumps(row)
-                        cursor.execute(statement["sql"], params)
-                        if statement["sql"].lstrip().upper().startswith("UPDATE") and cursor.rowcount == 0:
+                        if statement.get("prepared"):
+                            prepared_cursor.execute(statement["sql"], params, prepare=True)
+                            result = prepared_cursor
+                        else:
+                            cursor.execute(statement["sql"], params)
+                            result = cursor
+                        if statement["sql"].lstrip().upper().startswith("UPDATE") and result.rowcount == 0:
                             ok = False  # the slot is full: the server would roll back
                             break
                         if _writes(statement["sql"]):
-                            outcome = cursor.fetchone()[0]
+                            outcome = result.fetchone()[0]
                             if outcome != "booked":
                                 raise SystemExit(f"replay: the booking function answered {outcome!r}")
                     if ok:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
+import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import signals
+from django.db.models import JSONField, signals
 from django.test.utils import CaptureQueriesContext
 
 from smartclinic.audit.models import AuditEntry
-from smartclinic.core.compiled import CompiledQuery, CompiledValues, insert_instance
+from smartclinic.core.compiled import CompiledQuery, CompiledValues, _json_default, insert_instance, instance_row_json
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import ApiToken, Dependant, Member, User
 from smartclinic.outbox.models import OutboxMessage
@@ -161,3 +163,54 @@ def test_a_prepared_compiled_query_is_a_prepared_statement_on_postgresql(make_us
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("identity_apitoken" in statement for statement in prepared), prepared
+
+
+def _row_as_django_prepares_it(obj):
+    """Every column as ``save()`` prepares it: ``pre_save``, then ``get_db_prep_save`` (a JSON
+    field's value as it is)."""
+    obj._prepare_related_fields_for_save(operation_name="save")
+    row = {}
+    for field in obj._meta.local_concrete_fields:
+        if field is obj._meta.auto_field or field.generated:
+            continue
+        value = field.pre_save(obj, True)
+        if isinstance(field, JSONField):
+            row[field.column] = field.get_prep_value(value)
+        else:
+            row[field.column] = field.get_db_prep_save(value, connection=connection)
+    return json.loads(json.dumps(row, default=_json_default))
+
+
+def test_a_rows_json_is_what_save_would_insert(make_user, make_member):
+    """``instance_row_json`` skips ``get_db_prep_save`` for plain values of Django's own field
+    types: the row must still be exactly the generic preparation's, on either database."""
+    user = make_user()
+    member = make_member(account=user, bound_at=dt.datetime(2029, 9, 1, tzinfo=dt.UTC))
+    at = dt.datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    instances = [
+        OutboxMessage(name="x.happened", payload={"a": "1", "n": [1, 2]}, available_at=at),
+        AuditEntry(
+            actor_id=user.pk,
+            actor_label="张三",
+            action="t.done",
+            subject_type="t",
+            subject_id="1",
+            new_values={"k": 1},
+            client_ip="10.1.2.3",
+        ),
+        IdempotencyRecord(user=user, key="k" * 40, fingerprint="f", status_code=201, body={"id": str(uuid.uuid4())}),
+        Dependant(owner=member, name="张小小", relation="child"),
+        ApiToken(user=user, key_hash="h" * 64, expires_at=at, last_used_at=None),
+    ]
+    for obj in instances:
+        with time_machine.travel(at, tick=False):
+            expected = _row_as_django_prepares_it(obj)
+            assert json.loads(instance_row_json(obj)) == expected, type(obj).__name__
+
+    # A field type of the project's own (encrypted at rest) is always prepared by the field.
+    member.national_id = "110101200001011234"
+    row = json.loads(instance_row_json(member))
+    assert row["national_id"] != member.national_id
+    assert Member._meta.get_field("national_id").from_db_value(row["national_id"], None, connection) == (
+        member.national_id
+    )

@@ -52,7 +52,7 @@ from smartclinic.booking.policies import (
 )
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
-from smartclinic.core.compiled import column_of, insert_instance, instance_row_json, mark_inserted
+from smartclinic.core.compiled import column_of, insert_instance, instance_row_json, mark_inserted, prepared_cursor
 from smartclinic.core.errors import NotFound
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import Dependant, Member, User
@@ -283,7 +283,9 @@ def _book_in_one_statement(
     entry = _booked_audit(actor=actor, appointment=appointment)
     message = outbox_message_for(_booked_event(appointment))
     record = answer(appointment) if answer is not None else None
-    with connection.cursor() as cursor:
+    # Bound server-side and prepared once per connection: the rows' JSON goes as parameters,
+    # not quoted into the statement's text for PostgreSQL to parse again each time.
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             _BOOK_STATEMENT,
             [

@@ -338,6 +338,58 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
+# Django's own field types whose ``get_db_prep_save`` gives back a value of these exact types
+# unchanged (``None`` too): a row skips that call for them, the hottest part of building it.
+_UNCHANGED_WHEN: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.SlugField: (str,),
+    models.BooleanField: (bool,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveBigIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.DateField: (dt.date,),
+    models.ForeignKey: (int,),
+    models.OneToOneField: (int,),
+}
+
+
+@dataclass(frozen=True)
+class _RowColumn:
+    field: models.Field[Any, Any]
+    column: str
+    unchanged: tuple[type, ...]  # value types sent as they are; others are prepared
+    is_json: bool
+
+
+_row_plans: dict[tuple[type[models.Model], str], tuple[_RowColumn, ...]] = {}
+
+
+def _row_plan(obj: models.Model, using: str) -> tuple[_RowColumn, ...]:
+    key = (type(obj), using)
+    plan = _row_plans.get(key)
+    if plan is None:
+        connection = connections[using]
+        columns = []
+        for field in _insert_plan(obj, using).fields:
+            unchanged = _UNCHANGED_WHEN.get(type(field), ())
+            if isinstance(field, models.ForeignKey) and type(field.target_field) not in _INTEGER_KEYS:
+                unchanged = ()
+            if type(field) is models.DateTimeField and connection.vendor == "postgresql":
+                unchanged = (dt.datetime,)  # adapt_datetimefield_value: as it is (aware)
+            if type(field) is models.UUIDField and connection.features.has_native_uuid_field:
+                unchanged = (uuid.UUID,)
+            columns.append(_RowColumn(field, field.column, unchanged, isinstance(field, models.JSONField)))
+        plan = _row_plans[key] = tuple(columns)
+    return plan
+
+
+_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField, models.BigIntegerField)
+
+
 def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> str:
     """A new instance's row as a JSON object of column → value, prepared exactly as
     ``insert_instance`` prepares its parameters (``pre_save`` stamps included, the auto primary
@@ -345,16 +397,23 @@ def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> st
     obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     connection = connections[using]
     row: dict[str, Any] = {}
-    for field in _insert_plan(obj, using).fields:
+    for column in _row_plan(obj, using):
+        field = column.field
         value = field.pre_save(obj, True)
-        if isinstance(field, models.JSONField):
-            row[field.column] = field.get_prep_value(value)
-            continue
-        prepared = field.get_db_prep_save(value, connection=connection)
-        if isinstance(prepared, bytes | memoryview):
-            raise TypeError(f"{field} is binary: not supported in a JSON row")
-        row[field.column] = prepared
+        if value is None or type(value) in column.unchanged:
+            row[column.column] = value
+        elif column.is_json:
+            row[column.column] = field.get_prep_value(value)
+        else:
+            row[column.column] = _prepared_for_row(field, value, connection)
     return json.dumps(row, default=_json_default, ensure_ascii=False)
+
+
+def _prepared_for_row(field: models.Field[Any, Any], value: Any, connection: Any) -> Any:
+    prepared = field.get_db_prep_save(value, connection=connection)
+    if isinstance(prepared, bytes | memoryview):
+        raise TypeError(f"{field} is binary: not supported in a JSON row")
+    return prepared
 
 
 def mark_inserted(obj: models.Model, pk: int, *, using: str = DEFAULT_DB_ALIAS) -> None:

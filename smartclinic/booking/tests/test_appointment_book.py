@@ -193,8 +193,38 @@ def test_on_postgresql_the_writes_are_one_statement(clinic, patient, django_asse
         pytest.skip("SQLite runs the ORM statements in a transaction")
     user, member = patient()
     slot = fresh(clinic["slots"][0])
-    with django_assert_num_queries(1) as captured:
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)  # the statement as sent (a prepared one is logged without its text)
+        return execute(sql, params, many, context)
+
+    with django_assert_num_queries(1), connection.execute_wrapper(record):
         appointment = appointment_book(actor=Actor.of(user), member=member, slot=slot)
-    assert "booking_book(" in captured.captured_queries[0]["sql"]
+    assert len(sent) == 1 and "booking_book(" in sent[0]
     assert appointment.pk == Appointment.objects.get().pk and not appointment._state.adding
     assert Appointment.objects.get().created_at == appointment.created_at
+
+
+def test_the_booking_answer_is_the_schemas_rendering(clinic, patient):
+    """The booking's answer skips validation (``appointment_body``): it must render exactly as
+    ``AppointmentOut`` validating the presenter's dict does, in every shape an appointment has."""
+    from smartclinic.booking.booking_request import appointment_body
+    from smartclinic.booking.presenters import appointment_out
+    from smartclinic.booking.schemas import AppointmentOut
+
+    user, member = patient()
+    child = Dependant.objects.create(owner=member, name="张小小", relation="child")
+    own = book(user, member, clinic["slots"][0])
+    for_child = book(user, member, clinic["slots"][1], dependant=child)
+    held = Appointment.objects.select_related("slot", "session", "department", "doctor", "member").get(pk=own.pk)
+    held.hold_expires_at = clock.now() + dt.timedelta(minutes=15)
+    held.rebook_offer = fresh(clinic["slots"][2])
+    held.cancel_reason = "session_suspended"
+    held.session.room = "B203"
+
+    for appointment in (own, for_child, held):
+        validated = AppointmentOut.model_validate(appointment_out(appointment)).model_dump(mode="json")
+        assert appointment_body(appointment) == validated
+    assert appointment_body(held)["rebook_offer"]["id"] == str(clinic["slots"][2].public_id)
+    assert appointment_body(for_child)["dependant_id"] == str(child.public_id)
