@@ -10,12 +10,12 @@
    per-person limit stays on.
 3. The bare-SQL baseline: the server's own booking transaction, captured from the real view and
    replayed with psycopg threads (``bench/baseline.py``), as many threads as the server has
-   workers: booking transactions per second with no HTTP and no Django (three rounds of 3 s,
-   the median counts).
-4. End-to-end capacity: students booking in a closed loop, three rounds of 4 s, the median
-   counts (two clients per worker; every request a successful booking, slots spread as in the
-   baseline): bookings per second over HTTP, and its
-   ratio to the bare-SQL rate.
+   workers: booking transactions per second with no HTTP and no Django.
+4. End-to-end capacity: students booking in a closed loop, five rounds of 4 s (two clients per
+   worker; every request a successful booking, slots spread as in the baseline): bookings per
+   second over HTTP. Each round runs right after its own bare-SQL round of 3 s, and the ratio
+   is taken round by round, its median counts: this box's speed drifts by a third within a
+   minute, and two medians taken a minute apart can be off by as much.
 5. Overload: open-loop arrivals at 0.9x and at 1.8x that capacity (so "twice the sustainable
    rate"), shed requests not retried: goodput, and how fast the excess is answered 503.
 6. The rush: ``manage.py rush_scenario`` (10,000 students, 600 slots of one place over 3
@@ -40,7 +40,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +113,7 @@ class Bench:
         for name in ("SECRET_KEY_FILE", "FIELD_ENCRYPTION_KEYS_FILE", "DATABASE_URL_FILE", "REDIS_URL_FILE"):
             self.env.pop(name, None)
         self.server: subprocess.Popen[bytes] | None = None
+        self.plan: Path | None = None  # the captured booking transaction (``baseline``)
         self.results: dict[str, Any] = {
             "started": self.stamp,
             "config": {k: v for k, v in vars(args).items() if k not in ("database_url",)},
@@ -231,9 +232,11 @@ class Bench:
     # --- phases ------------------------------------------------------------------------------
 
     def baseline(self) -> None:
+        """Capture the server's booking transaction; its replays run round by round with the
+        closed loop's (``capacity``)."""
         log("bare-SQL baseline: capture the server's booking transaction, replay it with psycopg threads")
         scenario = self.scenario("baseline", students=50, slots=600, capacity=1_000_000, opens_in=0)
-        plan = self.work / "plan.pickle"
+        self.plan = plan = self.work / "plan.pickle"
         done = subprocess.run(
             [PYTHON, str(ROOT / "bench" / "baseline.py"), "capture", "--scenario", str(scenario), "--out", str(plan)],
             cwd=ROOT, env=self.env, capture_output=True, text=True, check=False,
@@ -241,51 +244,67 @@ class Bench:
         if done.returncode != 0:
             raise SystemExit(f"baseline capture failed:\n{done.stdout}\n{done.stderr}")
         print(done.stdout.rstrip(), flush=True)
-        runs = {}
-        for label, extra in (("transaction", []), ("with_reads", ["--with-reads"])):
-            rounds = []
-            for _ in range(self.args.probe_rounds):  # rounds like the closed loop's: the median counts
-                replay = subprocess.run(
-                    [PYTHON, str(ROOT / "bench" / "baseline.py"), "replay", "--plan", str(plan), "--dsn", self.dsn,
-                     "--threads", str(self.args.workers), "--seconds", str(self.args.baseline_seconds), "--json",
-                     *extra],
-                    cwd=ROOT, env=self.env, capture_output=True, text=True, check=False,
-                )  # fmt: skip
-                if replay.returncode != 0:
-                    raise SystemExit(f"baseline replay failed:\n{replay.stdout}\n{replay.stderr}")
-                rounds.append(json.loads(replay.stdout.strip().splitlines()[-1]))
-            rounds.sort(key=lambda r: r["tx_per_s"])
-            runs[label] = {**rounds[len(rounds) // 2], "rounds_tx_per_s": [r["tx_per_s"] for r in rounds]}
-            log(
-                f"bare SQL ({label.replace('_', ' ')}): {runs[label]['tx_per_s']:.0f} tx/s (median of "
-                f"{', '.join(f'{x:.0f}' for x in runs[label]['rounds_tx_per_s'])}), "
-                f"{runs[label]['statements_per_tx']} statements, p50 {runs[label]['p50_ms']:.1f} ms"
-            )
-        self.results["baseline"] = runs
+
+    def replay(self, *extra: str) -> dict[str, Any]:
+        """One round of the bare-SQL baseline."""
+        replay = subprocess.run(
+            [PYTHON, str(ROOT / "bench" / "baseline.py"), "replay", "--plan", str(self.plan), "--dsn", self.dsn,
+             "--threads", str(self.args.workers), "--seconds", str(self.args.baseline_seconds), "--json", *extra],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if replay.returncode != 0:
+            raise SystemExit(f"baseline replay failed:\n{replay.stdout}\n{replay.stderr}")
+        return cast("dict[str, Any]", json.loads(replay.stdout.strip().splitlines()[-1]))
 
     def capacity(self) -> None:
-        log(f"end-to-end capacity: closed loop, every request a booking, {self.args.probe_rounds} rounds")
-        rounds = []
+        """Closed-loop rounds over HTTP. With the baseline, each round is preceded by its bare-SQL
+        rounds: this box's speed drifts by a third within a minute, so the ratio is taken round
+        by round (the same minute on both sides) and its median counts."""
+        with_baseline = self.plan is not None
+        log(
+            f"end-to-end capacity: closed loop, every request a booking, {self.args.probe_rounds} rounds"
+            + (", each after its bare-SQL rounds" if with_baseline else "")
+        )
+        rounds, bare, bare_reads = [], [], []
         for index in range(self.args.probe_rounds):
             name = f"capacity-{index + 1}"
             scenario = self.scenario(name, students=self.args.probe_students, slots=600, capacity=1_000_000, opens_in=0)
+            if with_baseline:
+                bare.append(self.replay())
+                bare_reads.append(self.replay("--with-reads"))
             clients, seconds = self.args.closed_clients, self.args.probe_seconds
             summary = self.closed_loop(scenario, name, clients=clients, seconds=seconds)
             summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
             booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
+            paired = ""
+            if with_baseline:
+                summary["bare_tx_per_s"] = bare[-1]["tx_per_s"]
+                summary["ratio"] = summary["bookings_per_s_closed"] / bare[-1]["tx_per_s"]
+                paired = f"bare SQL {bare[-1]['tx_per_s']:.0f} tx/s (with the reads {bare_reads[-1]['tx_per_s']:.0f}), "
             log(
-                f"  round {index + 1}: {summary['bookings_per_s_closed']:.0f} bookings/s with "
+                f"  round {index + 1}: {paired}HTTP {summary['bookings_per_s_closed']:.0f} bookings/s with "
                 f"{self.args.closed_clients} clients (p50 {booked.get('p50_ms')} ms, p99 {booked.get('p99_ms')} ms; "
                 f"statuses {summary['status_counts']})"
+                + (f" -> ratio {summary['ratio']:.2f}x" if with_baseline else "")
             )
             rounds.append(summary)
         # The median round: this machine is noisy, and one round can catch a busy moment.
-        rounds.sort(key=lambda r: r["bookings_per_s_closed"])
-        median = dict(rounds[len(rounds) // 2])
-        median["rounds_bookings_per_s"] = [r["bookings_per_s_closed"] for r in rounds]
-        self.results["capacity"] = median
+        self.results["capacity"] = median = _median_of(rounds, "bookings_per_s_closed", "rounds_bookings_per_s")
         each = ", ".join(f"{x:.0f}" for x in median["rounds_bookings_per_s"])
         log(f"HTTP: {median['bookings_per_s_closed']:.0f} bookings/s, the median of {each}")
+        if with_baseline:
+            self.results["baseline"] = {
+                "transaction": _median_of(bare, "tx_per_s", "rounds_tx_per_s"),
+                "with_reads": _median_of(bare_reads, "tx_per_s", "rounds_tx_per_s"),
+            }
+            ratios = [r["ratio"] for r in rounds]
+            self.results["ratio_by_round"] = {"median": sorted(ratios)[len(ratios) // 2], "rounds": ratios}
+            for label, run in self.results["baseline"].items():
+                log(
+                    f"bare SQL ({label.replace('_', ' ')}): {run['tx_per_s']:.0f} tx/s (median of "
+                    f"{', '.join(f'{x:.0f}' for x in run['rounds_tx_per_s'])}), "
+                    f"{run['statements_per_tx']} statements, p50 {run['p50_ms']:.1f} ms"
+                )
 
     def warm_up(self) -> None:
         """Bookings through every worker before a rush measured on its own: a server that has
@@ -426,7 +445,7 @@ class Bench:
             self.start_server()
             if "baseline" in phases:
                 self.baseline()
-            if phases & {"capacity", "overload"}:
+            if phases & {"baseline", "capacity", "overload"}:
                 self.capacity()  # also warms every worker up
             elif phases & {"rush", "hot"}:
                 self.warm_up()
@@ -446,6 +465,12 @@ class Bench:
         print(f"\nall numbers: {path}")
 
 
+def _median_of(rounds: list[dict[str, Any]], key: str, all_key: str) -> dict[str, Any]:
+    """The median round by ``key``, with every round's ``key`` under ``all_key`` (in run order)."""
+    ordered = sorted(rounds, key=lambda r: r[key])
+    return {**ordered[len(ordered) // 2], all_key: [r[key] for r in rounds]}
+
+
 def _row(label: str, row: dict[str, Any] | None) -> str:
     if not row:
         return f"  {label:<20}{'-':>7}"
@@ -463,15 +488,17 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     if "baseline" in r and "capacity" in r:
         base = r["baseline"]["transaction"]
         http = r["capacity"]["bookings_per_s_closed"]
-        ratio = http / base["tx_per_s"]
+        ratio = r["ratio_by_round"]["median"]
         r["ratio"] = ratio
         print(f"\nbare SQL (same transaction, {base['threads']} psycopg threads): {base['tx_per_s']:.0f} tx/s "
-              f"(median of {', '.join(f'{x:.0f}' for x in base.get('rounds_tx_per_s', [base['tx_per_s']]))}) "
+              f"(median of {', '.join(f'{x:.0f}' for x in base['rounds_tx_per_s'])}) "
               f"({base['statements_per_tx']} statements; with the request's reads too: "
               f"{r['baseline']['with_reads']['tx_per_s']:.0f} tx/s)")  # fmt: skip
-        rounds = ", ".join(f"{x:.0f}" for x in r["capacity"].get("rounds_bookings_per_s", [http]))
-        print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s (median of {rounds})  ->  "
-              f"ratio {ratio:.2f}x (vs bare SQL with the reads: "
+        rounds = ", ".join(f"{x:.0f}" for x in r["capacity"]["rounds_bookings_per_s"])
+        each = ", ".join(f"{x:.2f}" for x in r["ratio_by_round"]["rounds"])
+        print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s (median of {rounds})")
+        print(f"ratio, round by round: {ratio:.2f}x (median of {each}; ratio of the medians "
+              f"{http / base['tx_per_s']:.2f}x; vs bare SQL with the reads "
               f"{http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
         verdicts.append(("end-to-end booking throughput >= 0.30x bare SQL", ratio >= 0.30, f"{ratio:.2f}x"))
     if "overload" in r:
@@ -562,7 +589,7 @@ def main() -> None:
     parser.add_argument("--closed-clients", type=int, default=8, help="two per worker: the capacity, not the shedding")
     parser.add_argument("--probe-students", type=int, default=6000)
     parser.add_argument("--probe-seconds", type=float, default=4.0)
-    parser.add_argument("--probe-rounds", type=int, default=3, help="closed-loop rounds; the median counts")
+    parser.add_argument("--probe-rounds", type=int, default=5, help="closed-loop rounds; the median counts")
     parser.add_argument("--overload-seconds", type=float, default=6.0)
     parser.add_argument("--phases", default="baseline,capacity,overload,rush,hot", help="which parts to run")
     parser.add_argument("--skip-overload", action="store_true")

@@ -14,7 +14,14 @@ from django.db.models import JSONField, signals
 from django.test.utils import CaptureQueriesContext
 
 from smartclinic.audit.models import AuditEntry
-from smartclinic.core.compiled import CompiledQuery, CompiledValues, _json_default, insert_instance, instance_row_json
+from smartclinic.core.compiled import (
+    CompiledQuery,
+    CompiledValues,
+    _json_default,
+    first_of_each,
+    insert_instance,
+    instance_row_json,
+)
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import ApiToken, Dependant, Member, User
 from smartclinic.outbox.models import OutboxMessage
@@ -214,3 +221,28 @@ def test_a_rows_json_is_what_save_would_insert(make_user, make_member):
     assert Member._meta.get_field("national_id").from_db_value(row["national_id"], None, connection) == (
         member.national_id
     )
+
+
+def test_first_of_each_reads_every_lookup_in_one_statement(make_user, django_assert_num_queries):
+    user = make_user()
+    token = ApiToken.objects.create(user=user, key_hash="e" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    tokens = CompiledQuery(ApiToken.objects.select_related("user"), "key_hash", prepared=True)
+    users = CompiledQuery(User.objects.all(), "username")
+
+    with django_assert_num_queries(1):
+        found_token, found_user = first_of_each((tokens, {"key_hash": "e" * 64}), (users, {"username": user.username}))
+    assert _fields(found_token) == _fields(tokens.first(key_hash="e" * 64)) and found_token.pk == token.pk
+    assert found_token.user == user and found_user == user
+
+    # A lookup that finds nothing is None, whichever side it is on.
+    assert first_of_each((tokens, {"key_hash": "n" * 64}), (users, {"username": user.username})) == [None, user]
+    assert first_of_each((tokens, {"key_hash": "e" * 64}), (users, {"username": "nobody"}))[1] is None
+    assert first_of_each((tokens, {"key_hash": "n" * 64}), (users, {"username": "nobody"})) == [None, None]
+
+
+def test_first_of_each_refuses_a_lookup_that_is_not_unique(make_user):
+    make_user(last_name="王"), make_user(last_name="王")
+    by_family_name = CompiledQuery(User.objects.all(), "last_name")
+    assert len(by_family_name.all(last_name="王")) == 2
+    with pytest.raises(ImproperlyConfigured, match="unique"):
+        first_of_each((by_family_name, {"last_name": "王"}))

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from smartclinic.booking.models import Appointment, WaitlistEntry
 from smartclinic.core.actor import Actor
-from smartclinic.core.compiled import CompiledQuery
+from smartclinic.core.compiled import CompiledQuery, Lookup
 from smartclinic.core.errors import NotFound
 from smartclinic.identity.models import Dependant, Member
 from smartclinic.scheduling.models import ClinicSession, Department, Doctor, Slot
@@ -36,12 +36,22 @@ def access_own_waitlist_entry(*, actor: Actor, public_id: UUID) -> WaitlistEntry
 
 # On every booking request: compiled once per process.
 _SLOT_BY_PUBLIC_ID: CompiledQuery[Slot] = CompiledQuery(
-    Slot.objects.select_related("session", "session__department", "session__doctor"), "public_id", prepared=True
+    Slot.objects.select_related("session", "session__department", "session__doctor").order_by(),
+    "public_id",
+    prepared=True,
 )
 
 
 def access_bookable_slot(*, public_id: UUID) -> Slot:
-    slot = _SLOT_BY_PUBLIC_ID.first(public_id=public_id)
+    return found_slot_or_not_found(_SLOT_BY_PUBLIC_ID.first(public_id=public_id))
+
+
+def bookable_slot_lookup(*, public_id: UUID) -> Lookup:
+    """``access_bookable_slot``'s read, for ``first_of_each`` (read along with the token)."""
+    return (_SLOT_BY_PUBLIC_ID, {"public_id": public_id})
+
+
+def found_slot_or_not_found(slot: Slot | None) -> Slot:
     if slot is None:
         raise NotFound()
     return slot

@@ -3,6 +3,7 @@ fast path (``fastpath.py``), so both apply the same limits, rules and Idempotenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from smartclinic.core.models import IdempotencyRecord
 from smartclinic.core.ratelimit import limit_booking_writes_from
 from smartclinic.identity.models import Member, User
 from smartclinic.identity.selectors import member_of_user
+from smartclinic.scheduling.models import Slot
 
 BOOK_PATH = "/api/v1/appointments"
 
@@ -49,16 +51,18 @@ def book_for_caller(
     dependant_id: UUID | None,
     idempotency_key: str | None,
     path: str = BOOK_PATH,
+    slot_of: Callable[[UUID], Slot] = lambda public_id: access_bookable_slot(public_id=public_id),
 ) -> tuple[int, dict[str, Any]]:
     """Rate limits, then the booking (its answer stored with its Idempotency-Key in the same
     transaction). Returns (201, the appointment) or the first answer to the same key; raises
-    an ``ApplicationError`` when a rule says no."""
+    an ``ApplicationError`` when a rule says no. ``slot_of`` gives the slot (with its session,
+    department and doctor) or raises ``NotFound``: the fast path read it along with the token."""
     limit_booking_writes_from(address=address, user_id=user.pk)
     # Read before the transaction, so that it holds only the booking's writes: the member, and
     # the slot with its session, department and doctor (each one compiled query). A stored
     # answer to an Idempotency-Key always names an existing slot (appointments protect theirs).
     member = _member_of(user)
-    slot = access_bookable_slot(public_id=slot_id)
+    slot = slot_of(slot_id)
 
     def book(receipt: Receipt | None) -> tuple[int, Any]:
         rendered: list[dict[str, Any]] = []  # the answer is validated once, stored and sent as is

@@ -29,12 +29,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from smartclinic.booking.access import bookable_slot_lookup, found_slot_or_not_found
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.core.actor import Actor
 from smartclinic.core.errors import ApplicationError, RateLimited
 from smartclinic.core.middleware import request_id_from
 from smartclinic.identity.errors import TokenExpired
-from smartclinic.identity.services import token_authenticate
+from smartclinic.identity.services import token_authenticate_along
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -85,7 +86,9 @@ def book_request(
     try:
         with translation.override(language):
             try:
-                user = token_authenticate(raw=token)
+                # The token and the slot in one round trip (the slot is only used once the
+                # token has passed and the rate limits too, as on Django's path).
+                user, slot = token_authenticate_along(raw=token, lookup=bookable_slot_lookup(public_id=slot_id))
             except TokenExpired:
                 return None
             if user is None:
@@ -99,6 +102,7 @@ def book_request(
                     slot_id=slot_id,
                     dependant_id=None,
                     idempotency_key=idempotency_key,
+                    slot_of=lambda _public_id: found_slot_or_not_found(slot),
                 )
             except ApplicationError as error:
                 headers = []

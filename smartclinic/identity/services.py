@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -16,7 +17,7 @@ from django.utils import formats, timezone
 from smartclinic.audit.services import audit_record
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
-from smartclinic.core.compiled import CompiledQuery
+from smartclinic.core.compiled import CompiledQuery, Lookup, first_of_each
 from smartclinic.core.crypto import lookup_hash
 from smartclinic.identity.choices import MemberKind, Relation
 from smartclinic.identity.errors import (
@@ -89,7 +90,20 @@ def token_authenticate(*, raw: str) -> User | None:
     """The user of a live token; ``None`` for an unknown or revoked one; expired raises."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = _LIVE_TOKEN.first(key_hash=_token_hash(raw))
+    return _user_of(_LIVE_TOKEN.first(key_hash=_token_hash(raw)))
+
+
+def token_authenticate_along(*, raw: str, lookup: Lookup) -> tuple[User | None, Any]:
+    """``token_authenticate`` and another unique lookup's row (``lookup.first(**values)``, or
+    ``None``) in one round trip to the database: the booking request's token and slot."""
+    query, values = lookup
+    if not raw.startswith(TOKEN_PREFIX):
+        return None, query.first(**values)
+    token, found = first_of_each((_LIVE_TOKEN, {"key_hash": _token_hash(raw)}), lookup)
+    return _user_of(token), found
+
+
+def _user_of(token: ApiToken | None) -> User | None:
     if token is None or not token.user.is_active:
         return None
     now = clock.now()

@@ -4,6 +4,7 @@ request stack; everything it does not take passes to Django untouched."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from django.core.asgi import get_asgi_application
 from smartclinic.audit.models import AuditEntry
 from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking
 from smartclinic.booking.models import Appointment, PersonQuota
+from smartclinic.core import clock
 from smartclinic.core.actor import Actor
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.services import token_issue
@@ -190,6 +192,23 @@ def test_what_it_does_not_take_goes_to_django_with_its_body(asgi, clinic, studen
     assert extra_field.status == 201  # Django's schema ignores unknown fields, as before
     assert len(asgi.seen_by_django) == 5
     assert Appointment.objects.filter(member=member).count() == 1
+
+
+def test_an_expired_or_revoked_token_is_answered_by_django(asgi, clinic, student, patient):
+    from smartclinic.identity.models import ApiToken
+
+    user, _, token = student
+    slot_id = str(clinic["slots"][0].public_id)
+    ApiToken.objects.filter(user=user).update(expires_at=clock.now() - dt.timedelta(seconds=1))
+    expired = asgi({"slot_id": slot_id}, token=token)
+    assert expired.status == 401 and expired.data["code"] == "auth.token_expired"
+
+    other_user, _ = patient()
+    revoked = token_issue(actor=Actor.of(other_user), user=other_user).raw
+    ApiToken.objects.filter(user=other_user).update(revoked_at=clock.now())
+    assert asgi({"slot_id": slot_id}, token=revoked).status in (401, 403)  # as an unknown token
+    assert asgi.seen_by_django == ["/api/v1/appointments"] * 2
+    assert not Appointment.objects.exists()
 
 
 def test_turned_off_everything_goes_to_django(asgi, clinic, student, settings):
