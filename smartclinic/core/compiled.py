@@ -406,11 +406,14 @@ _UNCHANGED_WHEN: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
 }
 
 
+_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField, models.BigIntegerField)
+
+
 @dataclass(frozen=True)
 class _RowColumn:
     field: models.Field[Any, Any]
     column: str
-    unchanged: tuple[type, ...]  # value types sent as they are; others are prepared
+    unchanged: tuple[type, ...]  # value types sent as they are (None among them); others are prepared
     is_json: bool
 
 
@@ -431,12 +434,11 @@ def _row_plan(obj: models.Model, using: str) -> tuple[_RowColumn, ...]:
                 unchanged = (dt.datetime,)  # adapt_datetimefield_value: as it is (aware)
             if type(field) is models.UUIDField and connection.features.has_native_uuid_field:
                 unchanged = (uuid.UUID,)
+            if unchanged:  # a field of another type may turn None into something else
+                unchanged = (*unchanged, type(None))
             columns.append(_RowColumn(field, field.column, unchanged, isinstance(field, models.JSONField)))
         plan = _row_plans[key] = tuple(columns)
     return plan
-
-
-_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField, models.BigIntegerField)
 
 
 def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> str:
@@ -449,7 +451,7 @@ def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> st
     for column in _row_plan(obj, using):
         field = column.field
         value = field.pre_save(obj, True)
-        if value is None or type(value) in column.unchanged:
+        if type(value) in column.unchanged:
             row[column.column] = value
         elif column.is_json:
             row[column.column] = field.get_prep_value(value)
