@@ -8,7 +8,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from smartclinic.booking import services
-from smartclinic.booking.access import access_bookable_slot, access_own_dependant_or_none
+from smartclinic.booking.access import access_own_dependant_or_none, access_slot_to_book
 from smartclinic.booking.presenters import appointment_out
 from smartclinic.booking.schemas import AppointmentOut, SlotBrief
 from smartclinic.core.actor import Actor
@@ -51,7 +51,7 @@ def book_for_caller(
     dependant_id: UUID | None,
     idempotency_key: str | None,
     path: str = BOOK_PATH,
-    slot_of: Callable[[UUID], Slot] = lambda public_id: access_bookable_slot(public_id=public_id),
+    slot_of: Callable[[UUID], Slot] = lambda public_id: access_slot_to_book(public_id=public_id),
 ) -> tuple[int, dict[str, Any]]:
     """Rate limits, then the booking (its answer stored with its Idempotency-Key in the same
     transaction). Returns (201, the appointment) or the first answer to the same key; raises

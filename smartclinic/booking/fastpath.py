@@ -29,7 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from smartclinic.booking.access import bookable_slot_lookup, found_slot_or_not_found
+from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_lookup
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.core.actor import Actor
 from smartclinic.core.errors import ApplicationError, RateLimited
@@ -88,7 +88,7 @@ def book_request(
             try:
                 # The token and the slot in one round trip (the slot is only used once the
                 # token has passed and the rate limits too, as on Django's path).
-                user, slot = token_authenticate_along(raw=token, lookup=bookable_slot_lookup(public_id=slot_id))
+                user, slot = token_authenticate_along(raw=token, lookup=slot_to_book_lookup(public_id=slot_id))
             except TokenExpired:
                 return None
             if user is None:

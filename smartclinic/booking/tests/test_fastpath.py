@@ -248,3 +248,60 @@ def test_a_key_repeated_after_cancelling_gets_the_first_answer_and_books_nothing
     assert again.status == 201 and again.data == first.data
     assert Appointment.objects.filter(member=member).count() == 1
     assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
+_READ_ONCE = (
+    "identity_apitoken",
+    "identity_user",
+    "identity_member",
+    "scheduling_slot",
+    "scheduling_clinicsession",
+    "scheduling_department",
+    "scheduling_doctor",
+)
+
+
+def _reads_of(sent: list[str]) -> list[str]:
+    """The statements that read the account, its member, or the slot, its session, department or doctor."""
+    return [
+        sql
+        for sql in sent
+        if sql.lstrip().upper().startswith("SELECT") and any(f'"{table}"' in sql for table in _READ_ONCE)
+    ]
+
+
+@pytest.mark.parametrize("path", ["fast path", "API view"])
+def test_a_booking_request_reads_the_token_and_the_slot_once(path, api, clinic, student):
+    """The booking request reads only some columns of the account, the member, the slot and its
+    session, department and doctor: a column the booking uses and the read left out would be
+    loaded by a statement of its own, here."""
+    from django.db import connection
+
+    from smartclinic.booking.fastpath import book_request
+
+    user, member, token = student
+    slot = clinic["slots"][0]
+    sent: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append(sql)  # as sent: Django's query log keeps no text for a prepared statement
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        if path == "fast path":
+            status, body, _headers = book_request(  # type: ignore[misc]
+                token=token, slot_id=slot.public_id, idempotency_key="k", language="en", address="", request_id="r"
+            )
+        else:
+            answer = api(user, language="en").post("/appointments", {"slot_id": str(slot.public_id)})
+            status, body = answer.status_code, answer.data
+
+    assert status == 201, body
+    # The fast path reads the token and the slot together; the API view's authentication reads
+    # the token first, as for every endpoint.
+    assert len(_reads_of(sent)) == (1 if path == "fast path" else 2), _reads_of(sent)
+    appointment = Appointment.objects.select_related("department", "doctor").get(public_id=body["id"])
+    assert appointment.member_id == member.pk and appointment.booked_by_id == user.pk
+    assert body["patient_name"] == member.name
+    assert body["location"] == (slot.session.room or clinic["department"].location)
+    assert body["doctor_name"] == appointment.doctor.name and body["department_name"] == appointment.department.name
