@@ -43,21 +43,26 @@ class RedisCache(DjangoRedisCache):
         self._class = _SharedClient
 
 
-def count_in_window(key: str, *, timeout: int) -> int:
-    """Add one to the counter ``key`` (created at 1, kept ``timeout`` seconds from its first
-    count) and return the new count: one round trip to Redis (INCR and EXPIRE NX in a pipeline),
-    ``add`` then ``incr`` on any other cache."""
+def count_in_windows(counters: list[tuple[str, int]]) -> list[int]:
+    """Add one to each counter ``(key, timeout)`` (created at 1, kept ``timeout`` seconds from its
+    first count) and return the new counts: one round trip to Redis for them all (INCR and
+    EXPIRE NX each, in one pipeline), ``add`` then ``incr`` on any other cache."""
     from django.core.cache import caches
 
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+        keys = [backend.make_and_validate_key(key) for key, _timeout in counters]
+        client = backend._cache.get_client(keys[0], write=True)  # type: ignore[attr-defined]
         pipe = client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        count, _ = pipe.execute()
-        return int(count)
+        for full_key, (_key, timeout) in zip(keys, counters, strict=True):
+            pipe.incr(full_key)
+            pipe.expire(full_key, timeout, nx=True)
+        replies = pipe.execute()
+        return [int(count) for count in replies[::2]]
+    return [_count_in_window(backend, key, timeout) for key, timeout in counters]
+
+
+def _count_in_window(backend: Any, key: str, timeout: int) -> int:
     backend.add(key, 0, timeout=timeout)
     try:
         return int(backend.incr(key))

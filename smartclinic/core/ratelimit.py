@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from smartclinic.core.cache import count_in_window
+from smartclinic.core.cache import count_in_windows
 from smartclinic.core.errors import RateLimited
 
 
@@ -23,15 +23,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 def hit(*, scope: str, ident: str, rate: str, now: float | None = None) -> None:
     """Count one request; raise ``RateLimited`` once the window's allowance is used up."""
-    allowed, window = parse_rate(rate)
-    if allowed <= 0:
-        return
+    hit_each([(scope, ident, rate)], now=now)
+
+
+def hit_each(limits: list[tuple[str, str, str]], *, now: float | None = None) -> None:
+    """Count one request against each ``(scope, ident, rate)`` in one round trip to the cache;
+    raise ``RateLimited`` when any allowance is used up, with the longest of their waits."""
     now = time.time() if now is None else now
-    window_start = int(now // window) * window
-    count = count_in_window(f"rl:{scope}:{ident}:{window_start}", timeout=window + 1)
-    if count > allowed:
-        retry_after = max(1, math.ceil(window_start + window - now))
-        raise RateLimited(retry_after=retry_after)
+    windows = []  # (key, timeout, allowed, window end)
+    for scope, ident, rate in limits:
+        allowed, window = parse_rate(rate)
+        if allowed > 0:
+            window_start = int(now // window) * window
+            windows.append((f"rl:{scope}:{ident}:{window_start}", window + 1, allowed, window_start + window))
+    if not windows:
+        return
+    counts = count_in_windows([(key, timeout) for key, timeout, _allowed, _end in windows])
+    waits = [
+        end - now for (_key, _timeout, allowed, end), count in zip(windows, counts, strict=True) if count > allowed
+    ]
+    if waits:
+        raise RateLimited(retry_after=max(1, math.ceil(max(waits))))
 
 
 def client_address(request: HttpRequest) -> str:
@@ -42,7 +54,9 @@ def limit_booking_writes(request: HttpRequest, *, user: Any) -> None:
     limit_booking_writes_from(address=client_address(request), user_id=user.pk)
 
 
-def limit_booking_writes_from(*, address: str, user_id: int) -> None:
-    hit(scope="book-user", ident=str(user_id), rate=settings.RATE_LIMIT_BOOKING_PER_USER)
+def limit_booking_writes_from(*, address: str, user_id: int, now: float | None = None) -> None:
+    """The person's limit and the client address's (unless exempt), counted together."""
+    limits = [("book-user", str(user_id), settings.RATE_LIMIT_BOOKING_PER_USER)]
     if address not in settings.RATE_LIMIT_EXEMPT_ADDRESSES:
-        hit(scope="book-ip", ident=address, rate=settings.RATE_LIMIT_BOOKING_PER_ADDRESS)
+        limits.append(("book-ip", address, settings.RATE_LIMIT_BOOKING_PER_ADDRESS))
+    hit_each(limits, now=now)
