@@ -34,21 +34,18 @@ def access_own_waitlist_entry(*, actor: Actor, public_id: UUID) -> WaitlistEntry
     return entry
 
 
+# A slot with its session, department and doctor, unordered (a unique look-up needs no sort).
+_SLOTS_WITH_SESSION = Slot.objects.select_related("session", "session__department", "session__doctor").order_by()
+
 # On every booking request: compiled once per process.
-_SLOT_BY_PUBLIC_ID: CompiledQuery[Slot] = CompiledQuery(
-    Slot.objects.select_related("session", "session__department", "session__doctor").order_by(),
-    "public_id",
-    prepared=True,
-)
+_SLOT_BY_PUBLIC_ID: CompiledQuery[Slot] = CompiledQuery(_SLOTS_WITH_SESSION, "public_id", prepared=True)
 
 
 # The booking request's slot: only what the booking's rules, its rows and its answer read (24 of
 # the four tables' 58 columns). A field left out would load on first use, one statement more:
 # ``test_a_booking_request_reads_the_token_and_the_slot_once`` counts them.
 _SLOT_TO_BOOK: CompiledQuery[Slot] = CompiledQuery(
-    Slot.objects.select_related("session", "session__department", "session__doctor")
-    .order_by()
-    .only(
+    _SLOTS_WITH_SESSION.only(
         "public_id",
         "session",
         "starts_at",

@@ -77,12 +77,9 @@ def token_issue(*, actor: Actor, user: User) -> IssuedToken:
 # Every API request looks its token up: compiled once per process, not on each request. The
 # account's campus member comes in the same round trip (``user.member``, the encrypted national
 # ID left out until someone reads it), for the endpoints that need it at once (booking).
+_LIVE_TOKENS = ApiToken.objects.select_related("user", "user__member").filter(revoked_at__isnull=True)
 _LIVE_TOKEN: CompiledQuery[ApiToken] = CompiledQuery(
-    ApiToken.objects.select_related("user", "user__member")
-    .defer("user__member__national_id")
-    .filter(revoked_at__isnull=True),
-    "key_hash",
-    prepared=True,
+    _LIVE_TOKENS.defer("user__member__national_id"), "key_hash", prepared=True
 )
 
 
@@ -99,9 +96,7 @@ def token_authenticate(*, raw: str) -> User | None:
 # each such request for nothing. A field left out would load on first use, one statement more:
 # the booking's ``test_a_booking_request_reads_the_token_and_the_slot_once`` counts them.
 _LIVE_TOKEN_OF_PATIENT: CompiledQuery[ApiToken] = CompiledQuery(
-    ApiToken.objects.select_related("user", "user__member")
-    .filter(revoked_at__isnull=True)
-    .only(
+    _LIVE_TOKENS.only(
         "user",
         "expires_at",
         "last_used_at",
