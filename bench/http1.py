@@ -33,6 +33,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Response] | None = None
         self.closed = False
         self.idle_since = time.monotonic()
+        self.deadline = 0.0  # of the request on the wire (monotonic)
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
 
@@ -83,43 +84,66 @@ class Http1Pool:
     def __init__(self, host: str, port: int, *, timeout: float = 30.0, keepalive: float = 2.0) -> None:
         self.host, self.port = host, port
         self.timeout = timeout
+        # Requests on the wire, each failed with ``TimeoutError`` past its deadline by one sweep
+        # a second (``asyncio.timeout`` per request cost a timer of its own each time).
+        self._busy: set[_Connection] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         # Idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s),
         # so that a request never races the server closing its end.
         self.keepalive = keepalive
         self._idle: collections.deque[_Connection] = collections.deque()
-        self._host_header = f"Host: {host}:{port}\r\n".encode("latin-1")
+        self._host_header = f"Host: {host}:{port}\r\n"
         self.opened = 0  # connections, for the summary
 
-    async def _connection(self) -> _Connection:
+    def _idle_connection(self) -> _Connection | None:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()  # the most recently used: the likeliest to be warm
             if not connection.closed and now - connection.idle_since < self.keepalive:
                 return connection
             connection.close()
+        return None
+
+    async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         self.opened += 1
-        _transport, connection = await loop.create_connection(_Connection, self.host, self.port)
+        async with asyncio.timeout(self.timeout):
+            _transport, connection = await loop.create_connection(_Connection, self.host, self.port)
         return connection
 
-    async def request(self, method: str, target: str, headers: dict[str, str], body: bytes | None = None) -> Response:
-        """One request; raises ``TimeoutError`` or an ``OSError`` when no answer came."""
-        head = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), self._host_header]
-        head += [f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items()]
-        if body is not None:
-            head.append(f"Content-Length: {len(body)}\r\n".encode("latin-1"))
-        head.append(b"\r\n")
-        payload = b"".join(head) + (body or b"")
-        async with asyncio.timeout(self.timeout):
-            connection = await self._connection()
-            try:
-                connection.waiter = asyncio.get_running_loop().create_future()
-                assert connection.transport is not None
-                connection.transport.write(payload)
-                response = await connection.waiter
-            except BaseException:
+    async def _sweep(self) -> None:
+        while self._busy:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for connection in [c for c in self._busy if c.deadline < now]:
+                self._busy.discard(connection)
+                connection._fail(TimeoutError(f"no answer within {self.timeout} s"))
                 connection.close()  # a late answer must not be read as the next request's
-                raise
+        self._sweeper = None
+
+    async def request(self, method: str, target: str, headers: str, body: bytes | None = None) -> Response:
+        """One request (``headers``: its header lines, each ending in CRLF); raises
+        ``TimeoutError`` or an ``OSError`` when no answer came."""
+        if body is not None:
+            headers += f"Content-Length: {len(body)}\r\n"
+        payload = f"{method} {target} HTTP/1.1\r\n{self._host_header}{headers}\r\n".encode("latin-1")
+        if body is not None:
+            payload += body
+        connection = self._idle_connection() or await self._connect()
+        connection.deadline = time.monotonic() + self.timeout
+        self._busy.add(connection)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        try:
+            connection.waiter = asyncio.get_running_loop().create_future()
+            assert connection.transport is not None
+            connection.transport.write(payload)
+            response = await connection.waiter
+        except BaseException:
+            connection.close()  # a late answer must not be read as the next request's
+            raise
+        finally:
+            self._busy.discard(connection)
         connection.waiter = None
         if not connection.closed:
             connection.idle_since = time.monotonic()
