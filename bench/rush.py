@@ -92,7 +92,7 @@ class Slots:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as this one was cancelled: pass it on
-            else:
+            elif waiter in self.waiters:  # (a release may have dropped it already)
                 self.waiters.remove(waiter)
             raise
 
