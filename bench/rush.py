@@ -47,7 +47,6 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 @dataclass
 class Student:
     index: int
-    token: str
     member: str
     department: str
     date: str
@@ -56,7 +55,7 @@ class Student:
     outcome: str = "pending"
     appointment: str | None = None
     confirmed: set[str] = field(default_factory=set)
-    headers: str = ""  # the fixed header lines of every request it sends
+    headers: str = ""  # the fixed header lines of every request it sends (its bearer token's too)
 
 
 @dataclass
@@ -151,7 +150,6 @@ class Rush:
             self.students.append(
                 Student(
                     index=index,
-                    token=person["token"],
                     member=person["member"],
                     department=person["department"],
                     date=person["date"],
