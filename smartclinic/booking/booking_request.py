@@ -12,7 +12,7 @@ from smartclinic.booking.access import access_own_dependant_or_none, access_slot
 from smartclinic.booking.presenters import appointment_out
 from smartclinic.booking.schemas import AppointmentOut, SlotBrief
 from smartclinic.core.actor import Actor
-from smartclinic.core.idempotency import Receipt, fingerprint_of, run_idempotent_storing
+from smartclinic.core.idempotency import Receipt, StoredAsRead, fingerprint_of, run_idempotent_storing
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.core.ratelimit import limit_booking_writes_from
 from smartclinic.identity.models import Member, User
@@ -52,11 +52,13 @@ def book_for_caller(
     idempotency_key: str | None,
     path: str = BOOK_PATH,
     slot_of: Callable[[UUID], Slot] = lambda public_id: access_slot_to_book(public_id=public_id),
+    stored_as_read: StoredAsRead | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Rate limits, then the booking (its answer stored with its Idempotency-Key in the same
     transaction). Returns (201, the appointment) or the first answer to the same key; raises
     an ``ApplicationError`` when a rule says no. ``slot_of`` gives the slot (with its session,
-    department and doctor) or raises ``NotFound``: the fast path read it along with the token."""
+    department and doctor) or raises ``NotFound``: the fast path read it along with the token,
+    and ``stored_as_read``, the key's stored answer, in the same statement."""
     limit_booking_writes_from(address=address, user_id=user.pk)
     # Read before the transaction, so that it holds only the booking's writes: the member, and
     # the slot with its session, department and doctor (each one compiled query). A stored
@@ -90,4 +92,8 @@ def book_for_caller(
         # A booking stores its answer in its own statement: a repeat of the key is refused there
         # (or earlier, by one live appointment per department and day) and finds the answer then.
         look_first=False,
+        read_along=stored_as_read,
+        # The slot and the member were read with the key's answer: a refusal they decide needs
+        # no look-up of the key afterwards ("slot full" is most answers in a rush).
+        precheck=(lambda: services.check_refused_as_read(member=member, slot=slot)) if dependant_id is None else None,
     )

@@ -33,6 +33,7 @@ from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_loo
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.core.actor import Actor
 from smartclinic.core.errors import ApplicationError, RateLimited
+from smartclinic.core.idempotency import key_is_valid
 from smartclinic.core.middleware import request_id_from
 from smartclinic.identity.errors import TokenExpired
 from smartclinic.identity.services import token_authenticate_along
@@ -86,9 +87,13 @@ def book_request(
     try:
         with translation.override(language):
             try:
-                # The token and the slot in one round trip (the slot is only used once the
-                # token has passed and the rate limits too, as on Django's path).
-                user, slot = token_authenticate_along(raw=token, lookup=slot_to_book_lookup(public_id=slot_id))
+                # The token, the slot and the key's stored answer in one round trip (the slot is
+                # only used once the token has passed and the rate limits too, as on Django's path).
+                user, slot, stored = token_authenticate_along(
+                    raw=token,
+                    lookup=slot_to_book_lookup(public_id=slot_id),
+                    idempotency_key=idempotency_key if idempotency_key and key_is_valid(idempotency_key) else None,
+                )
             except TokenExpired:
                 return None
             if user is None:
@@ -103,6 +108,7 @@ def book_request(
                     dependant_id=None,
                     idempotency_key=idempotency_key,
                     slot_of=lambda _public_id: found_slot_or_not_found(slot),
+                    stored_as_read=stored,
                 )
             except ApplicationError as error:
                 headers = []

@@ -91,6 +91,21 @@ def check_slot_bookable(*, slot: Slot, now: dt.datetime) -> None:
         raise BookingClosed()
 
 
+def check_refused_as_read(*, member: Member | None, slot: Slot) -> None:
+    """The refusals of ``appointment_book`` that its rows alone decide (no card, member not
+    active, session suspended, slot full), in its order, for a member booking for themselves.
+    One the clock decides (not open yet, booking closed) is left to the booking itself: the
+    caller's Idempotency-Key logic relies on the rows having been read together with the key's
+    stored answer, and the clock has moved on since that read."""
+    check_patient(member=member, dependant=None)
+    try:
+        check_slot_bookable(slot=slot, now=clock.now())
+    except (NotOpenYet, BookingClosed):
+        return
+    if slot.booked >= slot.capacity:
+        raise SlotFull()
+
+
 @cache
 def _take_slot_sql(vendor: str) -> str:
     qn = connection.ops.quote_name

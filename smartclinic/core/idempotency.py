@@ -39,13 +39,27 @@ def fingerprint_of(*, method: str, path: str, body: Any) -> str:
 _RECORD: CompiledQuery[IdempotencyRecord] = CompiledQuery(IdempotencyRecord.objects.all(), "user", "key")
 
 
+def key_is_valid(key: str) -> bool:
+    return bool(key) and len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
 def _stored(user_id: int, key: str, fingerprint: str) -> tuple[int, Any] | None:
     record = _RECORD.first(user=user_id, key=key)  # unique per (user, key)
-    if record is None:
-        return None
+    return None if record is None else _answer_of(record, fingerprint)
+
+
+def _answer_of(record: IdempotencyRecord, fingerprint: str) -> tuple[int, Any]:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     return record.status_code, record.body
+
+
+@dataclass(frozen=True)
+class StoredAsRead:
+    """A key's stored record (``None``: not stored) read in the same statement as the rows an
+    action's first checks decide on, so both are as of one moment (one snapshot)."""
+
+    record: IdempotencyRecord | None
 
 
 @dataclass(frozen=True)
@@ -88,18 +102,31 @@ def run_idempotent_storing(
     fingerprint: str,
     action: Callable[[Receipt | None], tuple[int, Any]],
     look_first: bool = True,
+    read_along: StoredAsRead | None = None,
+    precheck: Callable[[], object] | None = None,
 ) -> tuple[int, Any]:
     """``run_idempotent`` for an action that stores ``receipt.record(status, body)`` itself, in the
     transaction of its writes (``None`` without a key), and raises when it did not.
 
     ``look_first=False`` skips the look-up before the action, for an action that cannot succeed
     twice for one key (the record's unique key refuses the second, which then raises): a repeat
-    then costs a refused attempt, a first request one round trip less."""
+    then costs a refused attempt, a first request one round trip less.
+
+    ``read_along``: the key's record, already read with the action's rows; then nothing is looked
+    up first. When it was not stored, ``precheck`` (the action's checks on those rows) runs, and
+    a refusal it raises is final: as of that snapshot no twin had succeeded, so there is no first
+    answer to give instead, and no second look-up is needed (in a rush, "slot full" is most
+    answers)."""
     if key is None:
         return action(None)
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not key_is_valid(key):
         raise InvalidIdempotencyKey()
-    if look_first:
+    if read_along is not None:
+        if read_along.record is not None:
+            return _answer_of(read_along.record, fingerprint)
+        if precheck is not None:
+            precheck()
+    elif look_first:
         previous = _stored(user_id, key, fingerprint)
         if previous is not None:
             return previous

@@ -19,6 +19,8 @@ from smartclinic.core import clock
 from smartclinic.core.actor import Actor
 from smartclinic.core.compiled import CompiledQuery, Lookup, first_of_each
 from smartclinic.core.crypto import lookup_hash
+from smartclinic.core.idempotency import StoredAsRead
+from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.choices import MemberKind, Relation
 from smartclinic.identity.errors import (
     AccountAlreadyBound,
@@ -114,15 +116,29 @@ _LIVE_TOKEN_OF_PATIENT: CompiledQuery[ApiToken] = CompiledQuery(
 )
 
 
-def token_authenticate_along(*, raw: str, lookup: Lookup) -> tuple[User | None, Any]:
+# The answer stored for an Idempotency-Key of the token's account, found through the token.
+_KEY_RECORD_OF_TOKEN: CompiledQuery[IdempotencyRecord] = CompiledQuery(
+    IdempotencyRecord.objects.order_by(), "user__api_tokens__key_hash", "key", prepared=True
+)
+
+
+def token_authenticate_along(
+    *, raw: str, lookup: Lookup, idempotency_key: str | None = None
+) -> tuple[User | None, Any, StoredAsRead | None]:
     """``token_authenticate`` and another unique lookup's row (``lookup.first(**values)``, or
     ``None``) in one round trip to the database: the booking request's token and slot. The user
-    comes with the fields a patient's write reads (``_LIVE_TOKEN_OF_PATIENT``)."""
+    comes with the fields a patient's write reads (``_LIVE_TOKEN_OF_PATIENT``). With an
+    ``idempotency_key``, the answer stored for it is read in the same statement (as of the same
+    moment as the row); otherwise, or without a token, the third value is ``None``."""
     query, values = lookup
     if not raw.startswith(TOKEN_PREFIX):
-        return None, query.first(**values)
-    token, found = first_of_each((_LIVE_TOKEN_OF_PATIENT, {"key_hash": _token_hash(raw)}), lookup)
-    return _user_of(token), found
+        return None, query.first(**values), None
+    key_hash = _token_hash(raw)
+    lookups = [(_LIVE_TOKEN_OF_PATIENT, {"key_hash": key_hash}), lookup]
+    if idempotency_key is not None:
+        lookups.append((_KEY_RECORD_OF_TOKEN, {"user__api_tokens__key_hash": key_hash, "key": idempotency_key}))
+    token, found, *record = first_of_each(*lookups)
+    return _user_of(token), found, StoredAsRead(record[0]) if record else None
 
 
 def _user_of(token: ApiToken | None) -> User | None:

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.asgi import get_asgi_application
 
 from smartclinic.audit.models import AuditEntry
@@ -305,3 +306,66 @@ def test_a_booking_request_reads_the_token_and_the_slot_once(path, api, clinic, 
     assert body["patient_name"] == member.name
     assert body["location"] == (slot.session.room or clinic["department"].location)
     assert body["doctor_name"] == appointment.doctor.name and body["department_name"] == appointment.department.name
+
+
+def _statements_of_booking_request(token: str, slot: Slot, key: str | None) -> tuple[int, Any, list[str]]:
+    from django.db import connection
+
+    from smartclinic.booking.fastpath import book_request
+
+    sent: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        status, body, _headers = book_request(  # type: ignore[misc]
+            token=token, slot_id=slot.public_id, idempotency_key=key, language="en", address="", request_id="r"
+        )
+    return status, body, [sql for sql in sent if not sql.lstrip().upper().startswith(("SET LOCAL", "UPDATE"))]
+
+
+def _filled(slot: Slot) -> Slot:
+    Slot.objects.filter(pk=slot.pk).update(booked=slot.capacity)
+    return slot
+
+
+@pytest.mark.parametrize("key", ["full-1", None])
+def test_a_full_slot_is_answered_after_one_read_with_or_without_a_key(clinic, student, key):
+    """The key's stored answer is read with the token and the slot: "slot full" (most answers in
+    a rush) needs no second look-up of the key."""
+    _, _, token = student
+    slot = _filled(clinic["slots"][0])
+
+    status, body, statements = _statements_of_booking_request(token, slot, key)
+
+    assert status == 409 and body["code"] == "booking.slot_full"
+    assert len(statements) == 1, statements  # the token's last-use stamp aside
+
+
+def test_a_twin_of_a_booked_key_gets_its_answer_from_the_first_read(clinic, student):
+    """The slot its twin took is full now: the stored answer, read along, comes first."""
+    _, member, token = student
+    slot = clinic["slots"][0]
+    first_status, first, _ = _statements_of_booking_request(token, slot, "twin")
+    _filled(slot)
+
+    status, body, statements = _statements_of_booking_request(token, slot, "twin")
+
+    assert first_status == status == 201 and body == first
+    assert len(statements) == 1, statements
+    assert Appointment.objects.filter(member=member).count() == 1
+
+
+@pytest.mark.parametrize("key", ["closed-1", None])
+def test_the_clocks_refusal_comes_before_slot_full_as_on_the_api_view(clinic, student, key):
+    """A full slot whose booking has closed answers ``booking.closed``: the check on the rows read
+    along leaves the clock's refusals to the booking, in the booking's order."""
+    _, _, token = student
+    slot = _filled(clinic["slots"][0])
+
+    with time_machine.travel(slot.starts_at - dt.timedelta(minutes=5), tick=False):
+        status, body, _statements = _statements_of_booking_request(token, slot, key)
+
+    assert status == 409 and body["code"] == "booking.closed"
