@@ -283,6 +283,9 @@ MICROCACHE_MAX_REFRESHING = env_int("MICROCACHE_MAX_REFRESHING", 2)
 BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)
 # Threads per worker process for it, each with a database connection (keep DATABASE_POOL_MAX above).
 BOOKING_FAST_PATH_THREADS = env_int("BOOKING_FAST_PATH_THREADS", 2)
+# Idle request threads each worker keeps for Django's synchronous code under ASGI, instead of a
+# thread started (and another to join it) per request (smartclinic/core/asgi_handler.py).
+ASGI_KEPT_THREADS = env_int("ASGI_KEPT_THREADS", 16)
 
 # --- feedback --------------------------------------------------------------------------------
 FEEDBACK_WINDOW_DAYS = env_int("FEEDBACK_WINDOW_DAYS", 7)

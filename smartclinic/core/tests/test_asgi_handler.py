@@ -1,0 +1,150 @@
+"""Django's ASGI handler with kept request threads: each request still has a thread of its own
+for its synchronous work, the thread is kept for a later request, and its database connection
+is handled at the request's end as under WSGI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from smartclinic.core.asgi_handler import KeptThreadsASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_both_inside = threading.Barrier(2, timeout=10)
+
+
+def _this_thread() -> HttpResponse:
+    thread = threading.current_thread()
+    return HttpResponse(f"{thread.name} {thread.ident}")
+
+
+def _thread_name(request: HttpRequest) -> HttpResponse:
+    return _this_thread()
+
+
+def _with_the_database(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return _this_thread()
+
+
+def _meet_another_request(request: HttpRequest) -> HttpResponse:
+    _both_inside.wait()  # only passes if two requests run their views at the same time
+    return _this_thread()
+
+
+urlpatterns = [
+    path("thread", _thread_name),
+    path("database", _with_the_database),
+    path("meet", _meet_another_request),
+]
+
+
+def _scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("10.1.2.3", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _get(app: Any, path: str) -> tuple[int, str]:
+    sent: list[dict[str, Any]] = []
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            await asyncio.sleep(3600)
+        received = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(_scope(path), receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]).decode()
+
+
+@pytest.fixture
+def handler(settings):
+    settings.ROOT_URLCONF = __name__
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.ASGI_KEPT_THREADS = 4
+    app = KeptThreadsASGIHandler()
+    yield app
+    app.close()
+
+
+def test_a_later_request_runs_in_the_thread_kept_from_an_earlier_one(handler):
+    async def one_after_another() -> list[tuple[int, str]]:
+        return [await _get(handler, "/thread"), await _get(handler, "/thread")]
+
+    (status_1, thread_1), (status_2, thread_2) = asyncio.run(one_after_another())
+
+    assert status_1 == status_2 == 200
+    assert (
+        thread_1.startswith("django-request")
+        and thread_1 != f"{threading.current_thread().name} {threading.get_ident()}"
+    )
+    assert thread_2 == thread_1
+
+
+def test_requests_at_the_same_time_each_have_a_thread_of_their_own(handler):
+    async def together() -> list[tuple[int, str]]:
+        return list(await asyncio.gather(_get(handler, "/meet"), _get(handler, "/meet")))
+
+    (status_1, thread_1), (status_2, thread_2) = asyncio.run(together())
+
+    assert status_1 == status_2 == 200
+    assert thread_1 != thread_2
+    assert len(handler._idle) == 2  # both kept for later requests
+
+
+def test_beyond_the_kept_number_a_requests_thread_is_not_kept(handler, settings):
+    settings.ASGI_KEPT_THREADS = 0
+
+    async def one_after_another() -> list[tuple[int, str]]:
+        return [await _get(handler, "/thread"), await _get(handler, "/thread")]
+
+    (_, thread_1), (_, thread_2) = asyncio.run(one_after_another())
+
+    assert thread_1 != thread_2
+    assert handler._idle == []
+
+
+def test_a_kept_threads_database_connection_is_let_go_at_the_end_of_its_request(handler, settings):
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    for alias in connections:
+        connections[alias].settings_dict["CONN_MAX_AGE"] = 0
+
+    status, _thread = asyncio.run(_get(handler, "/database"))
+
+    assert status == 200
+    [kept] = handler._idle
+    # Django's request_finished closed it in the request's own thread, as under WSGI.
+    assert kept.submit(lambda: connections["default"].connection is None).result(timeout=10)
+
+
+def test_anything_but_http_is_refused_as_django_refuses_it(handler):
+    async def lifespan() -> None:
+        await handler({"type": "lifespan"}, None, None)
+
+    with pytest.raises(ValueError, match="Django can only handle ASGI/HTTP connections"):
+        asyncio.run(lifespan())
