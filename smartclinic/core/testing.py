@@ -1,7 +1,8 @@
-"""Helpers for tests that need real concurrent database clients."""
+"""Helpers for tests: real concurrent database clients, and an ASGI request driven by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,3 +35,23 @@ def run_concurrently(calls: Sequence[Callable[[], T]], *, timeout: float = 60) -
 
 def outcome_names(results: Sequence[Any]) -> list[str]:
     return [type(result).__name__ for result in results]
+
+
+async def asgi_get(app: Any, scope: dict[str, Any]) -> tuple[int, bytes, dict[bytes, bytes]]:
+    """Send one request to an ASGI application as a server would (the body, then only a
+    disconnect): its status, body and response headers."""
+    sent: list[dict[str, Any]] = []
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            await asyncio.sleep(3600)
+        received = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), dict(sent[0]["headers"])

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler
+from smartclinic.core.testing import asgi_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,21 +66,8 @@ def _scope(path: str) -> dict[str, Any]:
 
 
 async def _get(app: Any, path: str) -> tuple[int, str]:
-    sent: list[dict[str, Any]] = []
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if received:
-            await asyncio.sleep(3600)
-        received = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(_scope(path), receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]).decode()
+    status, body, _headers = await asgi_get(app, _scope(path))
+    return status, body.decode()
 
 
 @pytest.fixture

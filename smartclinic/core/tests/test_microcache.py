@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from smartclinic.core.microcache import MicroCache
+from smartclinic.core.testing import asgi_get
 
 
 def _scope(path: str = "/api/v1/slots", query: bytes = b"department=NK", **headers: str) -> dict[str, Any]:
@@ -20,22 +21,7 @@ def _scope(path: str = "/api/v1/slots", query: bytes = b"department=NK", **heade
     }
 
 
-async def _get(app: Any, scope: dict[str, Any]) -> tuple[int, bytes, dict[bytes, bytes]]:
-    sent: list[dict[str, Any]] = []
-    received = False
-
-    async def receive() -> dict[str, Any]:  # as a server: the body, then only a disconnect
-        nonlocal received
-        if received:
-            await asyncio.sleep(3600)
-        received = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), dict(sent[0]["headers"])
+_get = asgi_get
 
 
 class Origin:
