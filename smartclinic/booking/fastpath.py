@@ -89,10 +89,9 @@ def book_request(
             try:
                 # The token, the slot and the key's stored answer in one round trip (the slot is
                 # only used once the token has passed and the rate limits too, as on Django's path).
+                valid_key = idempotency_key if idempotency_key is not None and key_is_valid(idempotency_key) else None
                 user, slot, stored = token_authenticate_along(
-                    raw=token,
-                    lookup=slot_to_book_lookup(public_id=slot_id),
-                    idempotency_key=idempotency_key if idempotency_key and key_is_valid(idempotency_key) else None,
+                    raw=token, lookup=slot_to_book_lookup(public_id=slot_id), idempotency_key=valid_key
                 )
             except TokenExpired:
                 return None

@@ -331,6 +331,18 @@ def _filled(slot: Slot) -> Slot:
     return slot
 
 
+@pytest.mark.parametrize("key", ["x" * 101, "tab\tinside"])
+def test_an_invalid_key_is_refused_and_books_nothing(asgi, clinic, student, key):
+    _, member, token = student
+    slot = clinic["slots"][0]
+
+    answer = asgi({"slot_id": str(slot.public_id)}, token=token, key=key)
+
+    assert answer.status == 400 and answer.data["code"] == "core.invalid_idempotency_key"
+    assert not Appointment.objects.filter(member=member).exists()
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
 @pytest.mark.parametrize("key", ["full-1", None])
 def test_a_full_slot_is_answered_after_one_read_with_or_without_a_key(clinic, student, key):
     """The key's stored answer is read with the token and the slot: "slot full" (most answers in

@@ -21,9 +21,6 @@ def _scope(path: str = "/api/v1/slots", query: bytes = b"department=NK", **heade
     }
 
 
-_get = asgi_get
-
-
 class Origin:
     """A stand-in application that counts the requests reaching it."""
 
@@ -51,14 +48,14 @@ def test_repeats_within_the_ttl_are_answered_from_memory(cache_settings):
     app = MicroCache(origin)
 
     async def scenario():
-        first = await _get(app, _scope())
-        second = await _get(app, _scope())
-        other_query = await _get(app, _scope(query=b"department=WK"))
-        other_language = await _get(app, _scope(accept_language="en"))
+        first = await asgi_get(app, _scope())
+        second = await asgi_get(app, _scope())
+        other_query = await asgi_get(app, _scope(query=b"department=WK"))
+        other_language = await asgi_get(app, _scope(accept_language="en"))
         await asyncio.sleep(0.25)
-        stale = await _get(app, _scope())  # served at once, refreshed behind it
+        stale = await asgi_get(app, _scope())  # served at once, refreshed behind it
         await asyncio.sleep(0.01)
-        refreshed = await _get(app, _scope())
+        refreshed = await asgi_get(app, _scope())
         return first, second, other_query, other_language, stale, refreshed
 
     first, second, other_query, other_language, stale, refreshed = asyncio.run(scenario())
@@ -75,9 +72,9 @@ def test_past_the_stale_limit_the_request_waits_for_a_fresh_answer(cache_setting
     app = MicroCache(origin)
 
     async def scenario():
-        await _get(app, _scope())
+        await asgi_get(app, _scope())
         await asyncio.sleep(0.3)
-        return await _get(app, _scope())
+        return await asgi_get(app, _scope())
 
     assert asyncio.run(scenario())[1] == b"answer 2"
 
@@ -95,9 +92,9 @@ def test_refreshes_pass_admission_control_and_others_are_not_held_up(cache_setti
     app = MicroCache(Recording())
 
     async def scenario():
-        await _get(app, _scope())
-        await _get(app, _scope(authorization="Bearer x"))  # the same public answer, from memory
-        await _get(app, _scope(cookie="django_language=en"))  # not cached: an ordinary request
+        await asgi_get(app, _scope())
+        await asgi_get(app, _scope(authorization="Bearer x"))  # the same public answer, from memory
+        await asgi_get(app, _scope(cookie="django_language=en"))  # not cached: an ordinary request
 
     asyncio.run(scenario())
     assert seen == [True, False]
@@ -108,7 +105,7 @@ def test_concurrent_misses_become_one_request(cache_settings):
     app = MicroCache(origin)
 
     async def scenario():
-        return await asyncio.gather(*[_get(app, _scope()) for _ in range(20)])
+        return await asyncio.gather(*[asgi_get(app, _scope()) for _ in range(20)])
 
     answers = asyncio.run(scenario())
     assert {body for _, body, _ in answers} == {b"answer 1"}
@@ -128,8 +125,8 @@ def test_what_is_not_cached(cache_settings, scope, origin):
     app = MicroCache(origin)
 
     async def scenario():
-        await _get(app, dict(scope))
-        await _get(app, dict(scope))
+        await asgi_get(app, dict(scope))
+        await asgi_get(app, dict(scope))
 
     asyncio.run(scenario())
     assert origin.calls == 2
@@ -141,8 +138,8 @@ def test_turned_off_with_a_zero_ttl(cache_settings):
     app = MicroCache(origin)
 
     async def scenario():
-        await _get(app, _scope())
-        await _get(app, _scope())
+        await asgi_get(app, _scope())
+        await asgi_get(app, _scope())
 
     asyncio.run(scenario())
     assert origin.calls == 2
@@ -161,11 +158,11 @@ def test_a_stale_answer_is_refreshed_once_however_many_ask(cache_settings):
     app = MicroCache(origin)
 
     async def scenario():
-        await _get(app, _scope())
+        await asgi_get(app, _scope())
         await asyncio.sleep(0.25)
-        answers = await asyncio.gather(*[_get(app, _scope()) for _ in range(10)])
+        answers = await asyncio.gather(*[asgi_get(app, _scope()) for _ in range(10)])
         await asyncio.sleep(0.1)
-        return answers, await _get(app, _scope())
+        return answers, await asgi_get(app, _scope())
 
     answers, after = asyncio.run(scenario())
     assert {body for _, body, _ in answers} == {b"answer 1"}
@@ -178,7 +175,7 @@ def test_refreshes_at_once_are_bounded(cache_settings):
     app = MicroCache(origin)
 
     async def scenario():
-        return await asyncio.gather(*[_get(app, _scope(query=f"d={i}".encode())) for i in range(3)])
+        return await asyncio.gather(*[asgi_get(app, _scope(query=f"d={i}".encode())) for i in range(3)])
 
     answers = asyncio.run(scenario())
     assert [status for status, _, _ in answers] == [200, 200, 200]
@@ -194,10 +191,10 @@ def test_an_answer_is_not_served_past_its_cache_until_instant_fresh_or_stale(cac
     app = MicroCache(origin)
 
     async def scenario():
-        first = await _get(app, _scope())
-        before = await _get(app, _scope())
+        first = await asgi_get(app, _scope())
+        before = await asgi_get(app, _scope())
         await asyncio.sleep(0.2)
-        after = await _get(app, _scope())
+        after = await asgi_get(app, _scope())
         return first, before, after
 
     first, before, after = asyncio.run(scenario())
