@@ -26,7 +26,13 @@ def _this_thread() -> HttpResponse:
     return HttpResponse(f"{thread.name} {thread.ident}")
 
 
+# The thread objects the "/thread" view ran in: a thread's ident may be reused once it has
+# stopped, its object is not.
+_threads_seen: list[threading.Thread] = []
+
+
 def _thread_name(request: HttpRequest) -> HttpResponse:
+    _threads_seen.append(threading.current_thread())
     return _this_thread()
 
 
@@ -75,6 +81,7 @@ def handler(settings):
     settings.ROOT_URLCONF = __name__
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.ASGI_KEPT_THREADS = 4
+    _threads_seen.clear()
     app = KeptThreadsASGIHandler()
     yield app
     app.close()
@@ -92,6 +99,7 @@ def test_a_later_request_runs_in_the_thread_kept_from_an_earlier_one(handler):
         and thread_1 != f"{threading.current_thread().name} {threading.get_ident()}"
     )
     assert thread_2 == thread_1
+    assert _threads_seen[0] is _threads_seen[1]
 
 
 def test_requests_at_the_same_time_each_have_a_thread_of_their_own(handler):
@@ -111,9 +119,12 @@ def test_beyond_the_kept_number_a_requests_thread_is_not_kept(handler, settings)
     async def one_after_another() -> list[tuple[int, str]]:
         return [await _get(handler, "/thread"), await _get(handler, "/thread")]
 
-    (_, thread_1), (_, thread_2) = asyncio.run(one_after_another())
+    asyncio.run(one_after_another())
 
-    assert thread_1 != thread_2
+    first, second = _threads_seen
+    assert first is not second
+    first.join(timeout=10)  # told to stop once its request ended
+    assert not first.is_alive()
     assert handler._idle == []
 
 
