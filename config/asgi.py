@@ -13,6 +13,7 @@ django.setup(set_prefix=False)  # as get_asgi_application() does
 from smartclinic.booking.fastpath import BookingFastPath  # noqa: E402 - after Django is set up
 from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
+from smartclinic.core.heap import freeze_startup_heap  # noqa: E402
 from smartclinic.core.microcache import MicroCache  # noqa: E402
 
 # Django's ASGIHandler, keeping its request threads instead of starting two per request.
@@ -22,3 +23,6 @@ django_application = KeptThreadsASGIHandler()
 # waiting room for the rush endpoints, in the event loop (ADMISSION_*); the booking request's
 # fast path (BOOKING_FAST_PATH); then Django.
 application = MicroCache(AdmissionASGIMiddleware(BookingFastPath(django_application)))
+
+# What start-up loaded lives as long as the worker: out of the collector's full passes.
+freeze_startup_heap()
