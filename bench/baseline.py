@@ -4,10 +4,12 @@
     python bench/baseline.py capture --scenario baseline.json --out plan.pickle   # needs Django settings
     python bench/baseline.py replay --plan plan.pickle --dsn postgres://... --threads 4 --seconds 8
 
-``capture`` books one slot through the real API view in-process (the same code path the server
-runs: token, rate limit, idempotency, service) twice, with a Django ``execute_wrapper`` recording
-every statement and its parameters, and keeps the statements that ran inside the booking's
-transaction (those executed while ``connection.in_atomic_block``: SAVEPOINTs included). The two
+``capture`` books one slot in-process through the code the server runs for it (``--via
+fastpath``: ``booking.fastpath.book_request``, as under uvicorn; ``--via view``: the API view
+through Django, as under a WSGI server; token, rate limit, idempotency, service) twice, with a
+Django ``execute_wrapper`` recording every statement and its parameters, and keeps the
+booking's writes: the statements inside its transaction (those executed while
+``connection.in_atomic_block``: SAVEPOINTs included), or its one ``booking_book`` statement. The two
 captures are compared to find the parameters that change from booking to booking (the person,
 the slot and what follows from it, the new ids, the idempotency key); the rest stay as captured.
 
@@ -18,8 +20,9 @@ slots spread like the rush's), COMMIT, for ``--seconds``, and prints transaction
 statement the server sends bound server-side and prepared (``core.compiled.prepared_cursor``: the
 booking function's call, the hot reads) is replayed the same way, so that both sides pay the
 same for it.
-``--with-reads`` also replays the request's reads before the transaction (token, member, slot,
-stored idempotent answer), for the whole request's SQL.
+``--with-reads`` also replays the request's reads before the transaction, for the whole request's
+SQL: through the fast path one statement (the token with its account and member, the slot, the
+key's stored answer); through the view two (the token with its account and member, the slot).
 """
 
 from __future__ import annotations
@@ -44,9 +47,48 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- capture (Django) -------------------------------------------------------------------------
 
 
-def _capture_one(scenario: dict[str, Any], student: dict[str, Any], slot_fact: dict[str, Any]) -> dict[str, Any]:
-    from django.db import connection
+def _book_through_view(scenario: dict[str, Any], student: dict[str, Any], slot_id: str, key: str) -> str:
+    """The booking request through Django and the API view (what a WSGI server runs); the new
+    appointment's id."""
     from django.test import Client
+
+    response = Client().post(
+        scenario.get("api", "/api/v1") + "/appointments",
+        data=json.dumps({"slot_id": slot_id}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {student['token']}",
+        HTTP_IDEMPOTENCY_KEY=key,
+        HTTP_HOST="127.0.0.1",
+        REMOTE_ADDR="127.0.0.1",
+    )
+    if response.status_code != 201:
+        raise SystemExit(f"capture: the booking answered {response.status_code}: {response.content[:300]!r}")
+    return str(response.json()["id"])
+
+
+def _book_through_fast_path(student: dict[str, Any], slot_id: str, key: str) -> str:
+    """The booking request as the ASGI server runs it (``booking.fastpath.book_request``: one
+    read for the token, the slot and the key's stored answer, then the booking)."""
+    from smartclinic.booking.fastpath import book_request
+    from smartclinic.core.middleware import request_id_from
+
+    answer = book_request(
+        token=student["token"],
+        slot_id=uuid.UUID(slot_id),
+        idempotency_key=key,
+        language="en",
+        address="127.0.0.1",
+        request_id=request_id_from(""),
+    )
+    if answer is None or answer[0] != 201:
+        raise SystemExit(f"capture: the fast path answered {answer and answer[:2]!r}")
+    return str(answer[1]["id"])
+
+
+def _capture_one(
+    scenario: dict[str, Any], student: dict[str, Any], slot_fact: dict[str, Any], *, via: str
+) -> dict[str, Any]:
+    from django.db import connection
 
     from smartclinic.booking.models import Appointment
     from smartclinic.identity.models import Member
@@ -63,20 +105,12 @@ def _capture_one(scenario: dict[str, Any], student: dict[str, Any], slot_fact: d
         return execute(sql, params, many, context)
 
     key = str(uuid.uuid4())
-    client = Client()
     with connection.execute_wrapper(recorder):
-        response = client.post(
-            scenario.get("api", "/api/v1") + "/appointments",
-            data=json.dumps({"slot_id": slot_fact["id"]}),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {student['token']}",
-            HTTP_IDEMPOTENCY_KEY=key,
-            HTTP_HOST="127.0.0.1",
-            REMOTE_ADDR="127.0.0.1",
-        )
-    if response.status_code != 201:
-        raise SystemExit(f"capture: the booking answered {response.status_code}: {response.content[:300]!r}")
-    appointment = Appointment.objects.select_related("slot__session").get(public_id=response.json()["id"])
+        if via == "fastpath":
+            public_id = _book_through_fast_path(student, slot_fact["id"], key)
+        else:
+            public_id = _book_through_view(scenario, student, slot_fact["id"], key)
+    appointment = Appointment.objects.select_related("slot__session").get(public_id=public_id)
     member = Member.objects.get(number=student["member"])
     slot = Slot.objects.select_related("session").get(public_id=slot_fact["id"])
     event = OutboxMessage.objects.filter(payload__appointment_id=str(appointment.public_id)).get()
@@ -166,8 +200,8 @@ def capture(args: argparse.Namespace) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
     scenario = json.loads(Path(args.scenario).read_text())
     students, slots = scenario["students"], scenario["slots"]
-    one = _capture_one(scenario, students[0], slots[len(slots) // 3])
-    two = _capture_one(scenario, students[1], slots[2 * len(slots) // 3])
+    one = _capture_one(scenario, students[0], slots[len(slots) // 3], via=args.via)
+    two = _capture_one(scenario, students[1], slots[2 * len(slots) // 3], via=args.via)
     tx_one = [(sql, params) for sql, params, atomic in one["records"] if atomic or _writes(sql)]
     tx_two = [(sql, params) for sql, params, atomic in two["records"] if atomic or _writes(sql)]
     reads = [
@@ -362,6 +396,12 @@ def main() -> None:
     cap = sub.add_parser("capture")
     cap.add_argument("--scenario", required=True)
     cap.add_argument("--out", required=True)
+    cap.add_argument(
+        "--via",
+        choices=["fastpath", "view"],
+        default="fastpath",
+        help="book as the ASGI server does (the fast path) or as a WSGI server does (the API view)",
+    )
     rep = sub.add_parser("replay")
     rep.add_argument("--plan", required=True)
     rep.add_argument("--dsn", required=True)

@@ -238,7 +238,8 @@ class Bench:
         scenario = self.scenario("baseline", students=50, slots=600, capacity=1_000_000, opens_in=0)
         self.plan = plan = self.work / "plan.pickle"
         done = subprocess.run(
-            [PYTHON, str(ROOT / "bench" / "baseline.py"), "capture", "--scenario", str(scenario), "--out", str(plan)],
+            [PYTHON, str(ROOT / "bench" / "baseline.py"), "capture", "--scenario", str(scenario), "--out", str(plan),
+             "--via", "view" if self.args.server == "gunicorn" else "fastpath"],
             cwd=ROOT, env=self.env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode != 0:
