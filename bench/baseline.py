@@ -14,8 +14,9 @@ captures are compared to find the parameters that change from booking to booking
 the slot and what follows from it, the new ids, the idempotency key); the rest stay as captured.
 
 ``replay`` needs no Django and no HTTP: a pool of threads, one psycopg connection each, set up as
-Django sets up its connections (client-side binding, no server-side prepare, autocommit off so
-that psycopg sends BEGIN), runs BEGIN, the captured statements (a distinct person each time, the
+the server's settings set up Django's (client-side binding for Django's own cursors, a prepare
+threshold that lets only an explicit ``prepare=True`` prepare, autocommit off so that psycopg
+sends BEGIN), runs BEGIN, the captured statements (a distinct person each time, the
 slots spread like the rush's), COMMIT, for ``--seconds``, and prints transactions per second. A
 statement the server sends bound server-side and prepared (``core.compiled.prepared_cursor``: the
 booking function's call, the hot reads) is replayed the same way, so that both sides pay the
@@ -296,8 +297,11 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     barrier = threading.Barrier(args.threads + 1)
 
     def connect() -> Any:
+        # As the server's settings open them: client-side binding for Django's own cursors, and a
+        # prepare threshold psycopg never reaches by itself, so that only the statements sent
+        # with ``prepare=True`` are prepared (with ``None`` psycopg would prepare none at all).
         return psycopg.connect(
-            args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=None, autocommit=autocommit
+            args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=2**31 - 1, autocommit=autocommit
         )
 
     def worker(seed: int) -> None:
