@@ -3,6 +3,7 @@ collector's full passes do not walk Django and every app in the middle of a book
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -39,8 +40,6 @@ def test_an_entry_point_freezes_what_start_up_loaded(entry_point: str) -> None:
 
 
 def test_freezing_counts_what_it_froze_and_leaves_new_objects_collectable() -> None:
-    import gc
-
     try:
         frozen = freeze_startup_heap()
         assert frozen == gc.get_freeze_count() > 0
