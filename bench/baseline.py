@@ -267,6 +267,9 @@ def capture(args: argparse.Namespace) -> None:
         "reads": [(sql, params, sql in one["prepared"]) for sql, params in reads],
         "targets": targets,
         "vendor": connection.vendor,
+        # The server's connections prepare only with a threshold set (config/settings.py); with
+        # None psycopg ignores prepare=True. The replay opens its connections the same way.
+        "prepare_threshold": connection.settings_dict["OPTIONS"].get("prepare_threshold"),
         "captured_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     Path(args.out).write_bytes(pickle.dumps(plan))
@@ -297,11 +300,14 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     barrier = threading.Barrier(args.threads + 1)
 
     def connect() -> Any:
-        # As the server's settings open them: client-side binding for Django's own cursors, and a
-        # prepare threshold psycopg never reaches by itself, so that only the statements sent
-        # with ``prepare=True`` are prepared (with ``None`` psycopg would prepare none at all).
+        # As the server's settings open them: client-side binding for Django's own cursors, and
+        # the server's prepare threshold (the captured one), so that the statements sent with
+        # ``prepare=True`` are prepared exactly when the server's are.
         return psycopg.connect(
-            args.dsn, cursor_factory=psycopg.ClientCursor, prepare_threshold=2**31 - 1, autocommit=autocommit
+            args.dsn,
+            cursor_factory=psycopg.ClientCursor,
+            prepare_threshold=plan["prepare_threshold"],
+            autocommit=autocommit,
         )
 
     def worker(seed: int) -> None:
