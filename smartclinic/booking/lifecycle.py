@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from smartclinic.audit.services import audit_record
 from smartclinic.booking.choices import LIVE_STATUSES, AppointmentSource, AppointmentStatus, WaitlistStatus
-from smartclinic.booking.errors import CardNotBound, DuplicateBooking, NotCancellable
+from smartclinic.booking.errors import CardNotBound, DuplicateBooking, NotCancellable, SessionSuspended
 from smartclinic.booking.events import AppointmentBooked
 from smartclinic.booking.models import Appointment, WaitlistEntry, person_key_for
 from smartclinic.booking.policies import quota_ensure, quota_release, quota_take
@@ -102,7 +102,7 @@ def walk_in_register(
     attached to the session's current (or last) slot for its time; it takes no slot capacity."""
     member = check_patient(member=member, dependant=dependant)
     if session.status != SessionStatus.OPEN:
-        raise NotCancellable()
+        raise SessionSuspended()
     now = clock.now()
     if session.date != timezone.localtime(now).date():
         raise WalkInNotToday()
@@ -119,10 +119,14 @@ def walk_in_register(
         raise CardNotBound()
     try:
         with transaction.atomic():
-            taken = ClinicSession.objects.filter(pk=session.pk, walkin_used__lt=F("walkin_capacity")).update(
-                walkin_used=F("walkin_used") + 1
-            )
+            # The status is checked again on the row this update locks: the session may have
+            # been suspended since it was read.
+            taken = ClinicSession.objects.filter(
+                pk=session.pk, status=SessionStatus.OPEN, walkin_used__lt=F("walkin_capacity")
+            ).update(walkin_used=F("walkin_used") + 1)
             if not taken:
+                if not ClinicSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).exists():
+                    raise SessionSuspended()
                 raise NoWalkInPlace()
             quota_take(person_key=person_key, now=now)
             appointment = Appointment.objects.create(

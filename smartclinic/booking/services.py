@@ -111,18 +111,25 @@ def _take_slot_sql(vendor: str) -> str:
     qn = connection.ops.quote_name
     meta = Slot._meta
     table = qn(meta.db_table)
-    pk, booked, capacity = (qn(column_of(Slot, name)) for name in ("id", "booked", "capacity"))
-    return f"UPDATE {table} SET {booked} = {booked} + 1 WHERE {pk} = %s AND {booked} < {capacity}"  # noqa: S608
+    pk, booked, capacity, suspended = (qn(column_of(Slot, name)) for name in ("id", "booked", "capacity", "suspended"))
+    return (
+        f"UPDATE {table} SET {booked} = {booked} + 1 "  # noqa: S608
+        f"WHERE {pk} = %s AND {booked} < {capacity} AND NOT {suspended}"
+    )
 
 
 def _take_slot(slot: Slot) -> None:
-    """The conditional update that decides: one place, only while ``booked < capacity``
-    (``Slot.objects.filter(pk=..., booked__lt=F("capacity")).update(booked=F("booked") + 1)``,
-    written out once instead of compiled on every booking)."""
+    """The conditional update that decides: one place, only while ``booked < capacity`` and the
+    session is not suspended (``Slot.objects.filter(pk=..., booked__lt=F("capacity"),
+    suspended=False).update(booked=F("booked") + 1)``, written out once instead of compiled on
+    every booking). The session's status was read before this transaction; the slot's mark is
+    checked on the row this update locks, after any suspension that held it has committed."""
     with connection.cursor() as cursor:
         cursor.execute(_take_slot_sql(connection.vendor), [slot.pk])
         taken = cursor.rowcount
     if not taken:
+        if Slot.objects.filter(pk=slot.pk, suspended=True).exists():
+            raise SessionSuspended()
         raise SlotFull()
 
 
@@ -319,6 +326,8 @@ def _book_in_one_statement(
         quota_refusal(person_key=appointment.person_key, now=now)
     if outcome == "slot_full":
         raise SlotFull()
+    if outcome == "suspended":
+        raise SessionSuspended()  # suspended since the slot was read (migration booking/0004)
     if outcome == "duplicate":
         # One live appointment per person, department and day; or a twin with the same
         # Idempotency-Key won (its caller finds the stored answer).

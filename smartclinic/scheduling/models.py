@@ -176,13 +176,19 @@ class ClinicSession(BaseModel):
 
 class Slot(BaseModel):
     """A time slice of a session (号源) with its own capacity; ``booked`` only moves through
-    conditional updates, and the database refuses a count above capacity."""
+    conditional updates (never past capacity, never on a suspended session's slot), and the
+    database refuses a count above capacity."""
 
     session = models.ForeignKey(ClinicSession, on_delete=models.CASCADE, related_name="slots")
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     capacity = models.PositiveIntegerField(_("capacity"))
     booked = models.PositiveIntegerField(_("booked"), default=0)
+    # Set with the session's suspension, in its transaction: the conditional update that takes
+    # a place checks it on the row it locks, so a booking that read the session as open just
+    # before the suspension still cannot take a place after it (the session's status alone is
+    # read before the booking's transaction).
+    suspended = models.BooleanField(_("suspended"), default=False, db_default=False, editable=False)
 
     class Meta:
         verbose_name = _("slot")

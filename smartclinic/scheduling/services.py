@@ -220,6 +220,9 @@ def session_mark_suspended(*, actor: Actor, session: ClinicSession, reason: str)
     )
     if not updated:
         raise SessionNotOpen()
+    # After the session's row: a walk-in takes that row first too. A booking that read the
+    # session as open waits for this transaction on its slot's row, then finds it suspended.
+    Slot.objects.filter(session_id=session.pk).update(suspended=True)
     audit_record(
         actor=actor,
         action="scheduling.session_suspended",

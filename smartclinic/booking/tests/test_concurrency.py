@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 
 from smartclinic.booking.choices import LIVE_STATUSES
-from smartclinic.booking.errors import DuplicateBooking, SlotFull, TooManyAppointments
+from smartclinic.booking.errors import DuplicateBooking, SessionSuspended, SlotFull, TooManyAppointments
 from smartclinic.booking.models import Appointment, PersonQuota
-from smartclinic.booking.services import appointment_book, appointment_cancel
+from smartclinic.booking.services import appointment_book, appointment_cancel, clinic_session_suspend
 from smartclinic.booking.tests.conftest import fresh, slots_of
 from smartclinic.core.actor import Actor
 from smartclinic.core.testing import run_concurrently
@@ -91,3 +94,78 @@ def test_cancellations_and_bookings_interleaved_never_oversell(make_department, 
     assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, SlotFull)], results
     live = Appointment.objects.filter(slot=slot, status__in=LIVE_STATUSES).count()
     assert Slot.objects.get(pk=slot.pk).booked == live <= 3
+
+
+def _some_backend_waits_on_a_lock(*, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+def test_a_booking_that_read_the_session_open_waits_for_the_suspension_then_takes_nothing(clinic, patient):
+    """The suspension has marked the slots and not committed yet; a booking that read the
+    session as open reaches its slot's row, waits for the suspension, and once it commits
+    re-checks the row and takes nothing (the suspension's cancellations could not see it)."""
+    user, member = patient()
+    read_before = fresh(clinic["slots"][0])
+    slots_marked, may_commit = threading.Event(), threading.Event()
+    manager = Actor.system(reason="manager")
+
+    def suspend() -> int:
+        with transaction.atomic():
+            cancelled = clinic_session_suspend(actor=manager, session=clinic["session"], reason="停诊")
+            slots_marked.set()
+            may_commit.wait(timeout=20)
+        return len(cancelled)
+
+    def book() -> Appointment:
+        slots_marked.wait(timeout=20)
+        return appointment_book(actor=Actor.of(user), member=member, slot=read_before)
+
+    def watch() -> bool:
+        slots_marked.wait(timeout=20)
+        try:
+            return _some_backend_waits_on_a_lock(within=10)
+        finally:
+            may_commit.set()
+
+    cancelled, booked, the_booking_waited = run_concurrently([suspend, book, watch])
+
+    assert the_booking_waited is True
+    assert cancelled == 0
+    assert isinstance(booked, SessionSuspended), booked
+    assert not Appointment.objects.filter(session=clinic["session"], status__in=LIVE_STATUSES).exists()
+    assert Slot.objects.get(pk=read_before.pk).booked == 0
+    assert PersonQuota.objects.get(person_key=f"m:{member.pk}").live_count == 0
+
+
+@pytest.mark.postgres
+def test_bookings_racing_a_suspension_leave_no_live_appointment_on_it(clinic, patient):
+    people = [patient() for _ in range(24)]
+    slots = clinic["slots"]
+
+    def attempt(index: int, user, member):  # every booking reads the session open first
+        read_before = fresh(slots[index % len(slots)])
+        return lambda: appointment_book(actor=Actor.of(user), member=member, slot=read_before)
+
+    calls = [attempt(i, u, m) for i, (u, m) in enumerate(people)]
+    manager = Actor.system(reason="manager")
+    calls.insert(12, lambda: clinic_session_suspend(actor=manager, session=clinic["session"], reason="停诊"))
+    results = run_concurrently(calls)
+
+    assert not isinstance(results[12], BaseException), results[12]
+    bookings = results[:12] + results[13:]
+    assert all(isinstance(r, Appointment | SessionSuspended | SlotFull) for r in bookings), bookings
+    assert not Appointment.objects.filter(session=clinic["session"], status__in=LIVE_STATUSES).exists()
+    cancelled = Appointment.objects.filter(session=clinic["session"]).count()
+    assert cancelled == sum(isinstance(r, Appointment) for r in bookings) == len(results[12])
+    assert sum(Slot.objects.filter(session=clinic["session"]).values_list("booked", flat=True)) == 0
+    assert sum(PersonQuota.objects.values_list("live_count", flat=True)) == 0

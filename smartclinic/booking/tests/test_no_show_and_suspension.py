@@ -6,7 +6,8 @@ import pytest
 import time_machine
 
 from smartclinic.booking.choices import AppointmentStatus
-from smartclinic.booking.errors import BookingBlocked
+from smartclinic.booking.errors import BookingBlocked, SessionSuspended
+from smartclinic.booking.lifecycle import walk_in_register
 from smartclinic.booking.models import Appointment, PersonQuota
 from smartclinic.booking.noshow import no_shows_mark
 from smartclinic.booking.services import appointment_book, appointment_rebook, clinic_session_suspend
@@ -91,3 +92,44 @@ def test_suspension_cancels_every_live_appointment_and_offers_the_nearest_equiva
     assert rebooked.session_id == senior_session.pk
     assert rebooked.rescheduled_from_id == appointments[0].pk
     assert Slot.objects.get(pk=rebooked.slot_id).booked == 1
+
+
+def test_a_booking_that_read_the_session_open_before_its_suspension_takes_nothing(clinic, patient):
+    """The booking reads its slot and session before its transaction; a suspension committing
+    in between must not let it through: the suspension has already cancelled the session's
+    appointments and would never cancel this one."""
+    user, member = patient()
+    read_before = fresh(clinic["slots"][0])  # the session is open in this read
+
+    clinic_session_suspend(actor=Actor.system(reason="manager"), session=clinic["session"], reason="停诊")
+
+    with pytest.raises(SessionSuspended):
+        appointment_book(actor=Actor.of(user), member=member, slot=read_before)
+    assert not Appointment.objects.filter(session=clinic["session"]).exists()
+    assert Slot.objects.get(pk=read_before.pk).booked == 0
+    assert not PersonQuota.objects.filter(person_key=f"m:{member.pk}", live_count__gt=0).exists()
+
+
+def test_suspension_marks_every_slot_of_the_session_and_no_other(clinic, make_session):
+    other = make_session(clinic["doctor"], clinic["department"], period="afternoon", start=dt.time(14), end=dt.time(15))
+
+    clinic_session_suspend(actor=Actor.system(reason="manager"), session=clinic["session"], reason="停诊")
+
+    assert set(Slot.objects.filter(session=clinic["session"]).values_list("suspended", flat=True)) == {True}
+    assert set(Slot.objects.filter(session=other).values_list("suspended", flat=True)) == {False}
+
+
+def test_a_walk_in_registered_from_a_read_before_the_suspension_is_refused(
+    make_department, make_doctor, make_session, patient
+):
+    department = make_department(code="WK")
+    session = make_session(make_doctor(department), department, days_ahead=0, walkin_percent=50)
+    user, member = patient()
+    read_before = ClinicSession.objects.get(pk=session.pk)
+
+    clinic_session_suspend(actor=Actor.system(reason="manager"), session=session, reason="停诊")
+
+    with pytest.raises(SessionSuspended):
+        walk_in_register(actor=Actor.of(user), member=member, session=read_before)
+    assert not Appointment.objects.filter(session=session).exists()
+    assert ClinicSession.objects.get(pk=session.pk).walkin_used == 0
