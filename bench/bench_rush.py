@@ -560,8 +560,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     r["verdicts"] = verdicts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def argument_parser(description: str | None = __doc__) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smartclinic_bench"),
@@ -595,7 +595,11 @@ def main() -> None:
     parser.add_argument("--phases", default="baseline,capacity,overload,rush,hot", help="which parts to run")
     parser.add_argument("--skip-overload", action="store_true")
     parser.add_argument("--skip-hot", action="store_true")
-    Bench(parser.parse_args()).run()
+    return parser
+
+
+def main() -> None:
+    Bench(argument_parser().parse_args()).run()
 
 
 if __name__ == "__main__":
