@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smartclinic.core.models import BaseModel
 from smartclinic.scheduling.choices import DoctorTitle, ExceptionKind, Period, SessionStatus, Weekday
@@ -188,7 +189,9 @@ class Slot(BaseModel):
     # a place checks it on the row it locks, so a booking that read the session as open just
     # before the suspension still cannot take a place after it (the session's status alone is
     # read before the booking's transaction).
-    suspended = models.BooleanField(_("suspended"), default=False, db_default=False, editable=False)
+    suspended = models.BooleanField(
+        pgettext_lazy("session status", "suspended"), default=False, db_default=False, editable=False
+    )
 
     class Meta:
         verbose_name = _("slot")
