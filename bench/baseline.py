@@ -285,6 +285,22 @@ def capture(args: argparse.Namespace) -> None:
 # --- replay (psycopg only) --------------------------------------------------------------------
 
 
+def bound_params(statement: dict[str, Any], values: dict[str, Any]) -> list[Any]:
+    """A captured statement's parameters for another booking: the person, the slot and what
+    follows from it, the new ids and the key (``values``, by role) put in their places, in the
+    parameters themselves and in the rows passed as JSON."""
+    params = list(statement["params"] or [])
+    for position, role in statement["variable"]:
+        params[position] = values[role]
+    for position, named in statement.get("rows", []):
+        row = json.loads(params[position])
+        for column, role in named:
+            known = values[role]
+            row[column] = known if isinstance(known, int) else _text(known)
+        params[position] = json.dumps(row)
+    return params
+
+
 def replay(args: argparse.Namespace) -> dict[str, Any]:
     import psycopg
 
@@ -339,15 +355,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
                         conn.autocommit = autocommit
                     ok = True
                     for statement in statements:
-                        params = list(statement["params"] or [])
-                        for position, role in statement["variable"]:
-                            params[position] = values[role]
-                        for position, named in statement.get("rows", []):
-                            row = json.loads(params[position])
-                            for column, role in named:
-                                known = values[role]
-                                row[column] = known if isinstance(known, int) else _text(known)
-                            params[position] = json.dumps(row)
+                        params = bound_params(statement, values)
                         if statement.get("prepared"):
                             prepared_cursor.execute(statement["sql"], params, prepare=True)
                             result = prepared_cursor

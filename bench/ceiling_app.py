@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from baseline import bound_params  # bench/ is on the path: ceiling.py serves this module from there
 
 PLAN = pickle.loads(Path(os.environ["CEILING_PLAN"]).read_bytes())
 DSN = os.environ["DATABASE_URL"]
@@ -50,10 +51,6 @@ _numbers = itertools.count()
 _run = uuid.uuid4().hex[:8]
 
 
-def _text(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def _next_booking() -> list[tuple[str, list[Any], bool]]:
     """The statements of one booking (the reads, then the writes) for a new person."""
     number = next(_numbers)
@@ -64,18 +61,8 @@ def _next_booking() -> list[tuple[str, list[Any], bool]]:
         "event_uuid": uuid.uuid4(),
         "key": f"ceiling-{_run}-{os.getpid()}-{number}",
     }
-    statements = [(sql, params, prepared) for sql, params, prepared in PLAN["reads"]]
-    for statement in PLAN["statements"]:
-        params = list(statement["params"] or [])
-        for position, role in statement["variable"]:
-            params[position] = values[role]
-        for position, named in statement.get("rows", []):
-            row = json.loads(params[position])
-            for column, role in named:
-                row[column] = values[role] if isinstance(values[role], int) else _text(values[role])
-            params[position] = json.dumps(row)
-        statements.append((statement["sql"], params, bool(statement.get("prepared"))))
-    return statements
+    writes = [(s["sql"], bound_params(s, values), bool(s.get("prepared"))) for s in PLAN["statements"]]
+    return [*PLAN["reads"], *writes]
 
 
 def _check(sql: str, rows: list[Any]) -> None:

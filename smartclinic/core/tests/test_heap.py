@@ -42,7 +42,8 @@ def test_an_entry_point_freezes_what_start_up_loaded(entry_point: str) -> None:
 def test_freezing_counts_what_it_froze_and_leaves_new_objects_collectable() -> None:
     try:
         frozen = freeze_startup_heap()
-        assert frozen == gc.get_freeze_count() > 0
+        # Frozen objects can still be freed (by this test run's other threads, too), never added.
+        assert 0 < gc.get_freeze_count() <= frozen
         made_after = [[]]
         assert gc.is_tracked(made_after)
         assert any(obj is made_after for obj in gc.get_objects())  # walked, not frozen
