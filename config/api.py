@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from smartclinic.billing.api import router as billing_router
 from smartclinic.booking.api import router as booking_router
-from smartclinic.core.errors import ApplicationError
+from smartclinic.core.errors import ApplicationError, retry_later_for
 from smartclinic.feedback.api import router as feedback_router
 from smartclinic.identity.api import router as identity_router
 from smartclinic.identity.auth import api_auth
@@ -102,6 +102,10 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    retry = retry_later_for(exc)
+    if retry is not None:  # a deadlock or serialization failure: rolled back whole, retryable
+        logger.warning("transient database conflict", extra={"request_id": getattr(request, "request_id", "")})
+        return application_error(request, retry)
     logger.exception("unhandled API error", extra={"request_id": getattr(request, "request_id", "")})
     return error_response(
         request,

@@ -25,14 +25,14 @@ from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils import translation
 from django.utils.translation import trans_real
 
 from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_lookup
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.core.actor import Actor
-from smartclinic.core.errors import ApplicationError, RateLimited
+from smartclinic.core.errors import ApplicationError, retry_later_for
 from smartclinic.core.idempotency import key_is_valid
 from smartclinic.core.middleware import request_id_from
 from smartclinic.identity.errors import TokenExpired
@@ -110,13 +110,21 @@ def book_request(
                     stored_as_read=stored,
                 )
             except ApplicationError as error:
-                headers = []
-                if isinstance(error, RateLimited):
-                    headers.append((b"retry-after", str(error.extra.get("retry_after", 1)).encode()))
-                return error.status, error.render(), headers
+                return _answer_of(error)
+            except DatabaseError as error:
+                retry = retry_later_for(error)  # a deadlock or serialization failure: retryable
+                if retry is None:
+                    raise
+                return _answer_of(retry)
             return status, body, []
     finally:
         _keep_or_drop(connection)
+
+
+def _answer_of(error: ApplicationError) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+    retry_after = error.extra.get("retry_after")
+    headers = [(b"retry-after", str(retry_after).encode())] if retry_after is not None else []
+    return error.status, error.render(), headers
 
 
 def _keep_or_drop(connection: Any) -> None:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import formats, timezone
 
-from smartclinic.booking.choices import AppointmentStatus
+from smartclinic.booking.choices import LIVE_STATUSES, AppointmentStatus
 from smartclinic.booking.errors import BookingBlocked, TooManyAppointments
 from smartclinic.booking.models import Appointment, PersonQuota
 from smartclinic.core.compiled import column_of
@@ -93,6 +93,14 @@ def quota_refusal(*, person_key: str, now: dt.datetime) -> None:
             blocked_until=quota.blocked_until.isoformat(),
         )
     raise TooManyAppointments(TooManyAppointments.message % {"limit": limit}, limit=limit)
+
+
+def quota_lock_of_live_appointments(*, session_id: int) -> None:
+    """Lock the quota rows of everyone with a live appointment on the session, in one order:
+    a suspension releases them after closing the session's slots, and a booking takes a
+    person's quota row before its slot, so the suspension takes them before the slots too."""
+    live = Appointment.objects.filter(session_id=session_id, status__in=LIVE_STATUSES).values("person_key")
+    list(PersonQuota.objects.select_for_update().filter(person_key__in=live).order_by("person_key").values_list("pk"))
 
 
 def quota_release(*, person_key: str) -> None:

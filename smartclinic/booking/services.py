@@ -45,6 +45,7 @@ from smartclinic.booking.events import AppointmentBooked, AppointmentCancelled, 
 from smartclinic.booking.models import Appointment, WaitlistEntry, person_key_for
 from smartclinic.booking.policies import (
     quota_ensure,
+    quota_lock_of_live_appointments,
     quota_refusal,
     quota_release,
     quota_take,
@@ -500,7 +501,15 @@ def clinic_session_suspend(*, actor: Actor, session: ClinicSession, reason: str)
     from smartclinic.booking.waitlist import waitlist_close_for_session
 
     now = clock.now()
-    session_mark_suspended(actor=actor, session=session, reason=reason)
+    # The quota rows released below, locked before the slots are closed: a booking holding one
+    # of them and waiting for its slot would otherwise wait for this transaction while this
+    # one waits for it (a deadlock that PostgreSQL breaks by failing one of the two).
+    session_mark_suspended(
+        actor=actor,
+        session=session,
+        reason=reason,
+        before_closing_slots=lambda: quota_lock_of_live_appointments(session_id=session.pk),
+    )
     session = ClinicSession.objects.select_related("department", "doctor").get(pk=session.pk)
     cancelled = []
     live = Appointment.objects.filter(session=session, status__in=LIVE_STATUSES).select_related("member", "slot")

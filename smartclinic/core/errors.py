@@ -56,6 +56,26 @@ class Conflict(ApplicationError):
     message = _("The request conflicts with the current state.")
 
 
+class RetryLater(ApplicationError):
+    code = "core.retry_later"
+    status = 503
+    message = _("Another change to the same records happened at the same moment. Nothing was changed; try again.")
+
+
+# serialization_failure, deadlock_detected, lock_not_available: the database gave up on this
+# transaction (rolled back whole) to let a concurrent one through; the same request again succeeds.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def retry_later_for(error: BaseException) -> RetryLater | None:
+    """A database error that the same request, sent again, gets past: as a 503 with
+    ``Retry-After: 1``. ``None`` for any other error (Django wraps the driver's in its own)."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    if getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return RetryLater(retry_after=1)
+    return None
+
+
 class RateLimited(ApplicationError):
     code = "core.rate_limited"
     status = 429

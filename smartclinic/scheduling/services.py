@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -212,9 +213,14 @@ def session_create_one_off(
 
 
 @transaction.atomic
-def session_mark_suspended(*, actor: Actor, session: ClinicSession, reason: str) -> ClinicSession:
-    """Close a session to booking. Booking's ``clinic_session_suspend`` also cancels its
-    appointments in the same transaction; call that one from the stations."""
+def session_mark_suspended(
+    *, actor: Actor, session: ClinicSession, reason: str, before_closing_slots: Callable[[], None] | None = None
+) -> ClinicSession:
+    """Close a session to booking: its row, then the mark on its slots that a booking's
+    conditional update checks. ``before_closing_slots`` runs between the two, for rows the
+    caller must lock before the slots (bookings lock them in that order). Booking's
+    ``clinic_session_suspend`` also cancels the appointments in the same transaction; call that
+    one from the stations."""
     updated = ClinicSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(
         status=SessionStatus.SUSPENDED, suspend_reason=reason[:200], updated_at=clock.now()
     )
@@ -222,6 +228,8 @@ def session_mark_suspended(*, actor: Actor, session: ClinicSession, reason: str)
         raise SessionNotOpen()
     # After the session's row: a walk-in takes that row first too. A booking that read the
     # session as open waits for this transaction on its slot's row, then finds it suspended.
+    if before_closing_slots is not None:
+        before_closing_slots()
     Slot.objects.filter(session_id=session.pk).update(suspended=True)
     audit_record(
         actor=actor,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
 
+from smartclinic.booking import services
 from smartclinic.booking.choices import LIVE_STATUSES
 from smartclinic.booking.errors import DuplicateBooking, SessionSuspended, SlotFull, TooManyAppointments
 from smartclinic.booking.models import Appointment, PersonQuota
@@ -170,3 +172,47 @@ def test_bookings_racing_a_suspension_leave_no_live_appointment_on_it(clinic, pa
     # A suspension cancels the appointments and leaves the places taken (the session is closed).
     assert sum(Slot.objects.filter(session=clinic["session"]).values_list("booked", flat=True)) == booked
     assert sum(PersonQuota.objects.values_list("live_count", flat=True)) == 0
+
+
+@pytest.mark.postgres
+def test_a_suspension_locks_the_quota_rows_it_releases_before_closing_the_slots(clinic, patient, monkeypatch):
+    """A person with a live appointment on the session books a second slot of it as the session
+    is suspended. A booking holds the person's quota row while it waits for its slot; were the
+    slots closed first, the suspension would wait for that row to release the first appointment
+    while the booking waits for the suspension: a deadlock. The suspension takes the quota rows
+    first, so the booking waits for it at the quota row, then finds the session suspended."""
+    user, member = patient()
+    first = appointment_book(actor=Actor.of(user), member=member, slot=fresh(clinic["slots"][0]))
+    read_before = fresh(clinic["slots"][1])
+    quotas_locked, may_go_on = threading.Event(), threading.Event()
+    lock_quotas = services.quota_lock_of_live_appointments
+
+    def lock_then_pause(**kwargs: Any) -> None:
+        lock_quotas(**kwargs)
+        quotas_locked.set()
+        may_go_on.wait(timeout=20)
+
+    monkeypatch.setattr(services, "quota_lock_of_live_appointments", lock_then_pause)
+    manager = Actor.system(reason="manager")
+
+    def suspend() -> list[Appointment]:
+        return clinic_session_suspend(actor=manager, session=clinic["session"], reason="停诊")
+
+    def book() -> Appointment:
+        quotas_locked.wait(timeout=20)
+        return appointment_book(actor=Actor.of(user), member=member, slot=read_before)
+
+    def watch() -> bool:
+        quotas_locked.wait(timeout=20)
+        try:
+            return _some_backend_waits_on_a_lock(within=10)
+        finally:
+            may_go_on.set()
+
+    cancelled, second, the_booking_waited = run_concurrently([suspend, book, watch])
+
+    assert the_booking_waited is True
+    assert [a.pk for a in cancelled] == [first.pk]
+    assert isinstance(second, SessionSuspended), second
+    assert not Appointment.objects.filter(session=clinic["session"], status__in=LIVE_STATUSES).exists()
+    assert PersonQuota.objects.get(person_key=f"m:{member.pk}").live_count == 0

@@ -9,9 +9,11 @@ import json
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 import time_machine
 from django.core.asgi import get_asgi_application
+from django.db import OperationalError, ProgrammingError
 
 from smartclinic.audit.models import AuditEntry
 from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking
@@ -381,3 +383,44 @@ def test_the_clocks_refusal_comes_before_slot_full_as_on_the_api_view(clinic, st
         status, body, _statements = _statements_of_booking_request(token, slot, key)
 
     assert status == 409 and body["code"] == "booking.closed"
+
+
+def _deadlocked(*_args: Any, **_kwargs: Any) -> None:
+    """What Django raises when PostgreSQL breaks a deadlock by failing this transaction."""
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as cause:
+        raise OperationalError("deadlock detected") from cause
+
+
+@pytest.mark.parametrize("path", ["fast path", "API view"])
+def test_a_booking_failed_by_a_deadlock_is_a_503_to_retry_not_a_500(path, asgi, api, clinic, student, monkeypatch):
+    user, _, token = student
+    slot_id = str(clinic["slots"][0].public_id)
+    monkeypatch.setattr("smartclinic.booking.booking_request.services.appointment_book", _deadlocked)
+
+    if path == "fast path":
+        answer = asgi({"slot_id": slot_id}, token=token, language="zh-CN")
+        status, data, retry_after = answer.status, answer.data, answer.headers.get("retry-after")
+    else:
+        response = api(user, language="zh-hans").post("/appointments", {"slot_id": slot_id})
+        status, data, retry_after = response.status_code, response.json(), response.headers.get("Retry-After")
+
+    assert status == 503 and data["code"] == "core.retry_later"
+    assert data["message"] == "同一时刻有另一项更改涉及相同的记录，本次未作任何更改，请重试。"
+    assert retry_after == "1"
+    assert not Appointment.objects.exists()
+
+
+def test_a_database_error_that_a_retry_would_not_mend_is_still_a_500(api, clinic, student, monkeypatch):
+    user, _, _ = student
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        try:
+            raise psycopg.errors.UndefinedTable("relation does not exist")
+        except psycopg.Error as cause:
+            raise ProgrammingError("relation does not exist") from cause
+
+    monkeypatch.setattr("smartclinic.booking.booking_request.services.appointment_book", broken)
+    response = api(user, language="en").post("/appointments", {"slot_id": str(clinic["slots"][0].public_id)})
+    assert response.status_code == 500 and response.json()["code"] == "core.internal_error"
