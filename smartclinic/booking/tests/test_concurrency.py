@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -111,6 +112,30 @@ def _some_backend_waits_on_a_lock(*, within: float) -> bool:
     return False
 
 
+def _booking_once(paused: threading.Event, *, user, member, slot: Slot) -> Callable[[], Appointment]:
+    """A booking from ``slot`` as read now, sent once the suspension has paused."""
+
+    def book() -> Appointment:
+        paused.wait(timeout=20)
+        return appointment_book(actor=Actor.of(user), member=member, slot=slot)
+
+    return book
+
+
+def _releasing_once_a_backend_waits(paused: threading.Event, release: threading.Event) -> Callable[[], bool]:
+    """Once the suspension has paused: whether a backend came to wait on a lock; then let the
+    suspension go on whatever the answer."""
+
+    def watch() -> bool:
+        paused.wait(timeout=20)
+        try:
+            return _some_backend_waits_on_a_lock(within=10)
+        finally:
+            release.set()
+
+    return watch
+
+
 @pytest.mark.postgres
 def test_a_booking_that_read_the_session_open_waits_for_the_suspension_then_takes_nothing(clinic, patient):
     """The suspension has marked the slots and not committed yet; a booking that read the
@@ -128,17 +153,8 @@ def test_a_booking_that_read_the_session_open_waits_for_the_suspension_then_take
             may_commit.wait(timeout=20)
         return len(cancelled)
 
-    def book() -> Appointment:
-        slots_marked.wait(timeout=20)
-        return appointment_book(actor=Actor.of(user), member=member, slot=read_before)
-
-    def watch() -> bool:
-        slots_marked.wait(timeout=20)
-        try:
-            return _some_backend_waits_on_a_lock(within=10)
-        finally:
-            may_commit.set()
-
+    book = _booking_once(slots_marked, user=user, member=member, slot=read_before)
+    watch = _releasing_once_a_backend_waits(slots_marked, may_commit)
     cancelled, booked, the_booking_waited = run_concurrently([suspend, book, watch])
 
     assert the_booking_waited is True
@@ -198,17 +214,8 @@ def test_a_suspension_locks_the_quota_rows_it_releases_before_closing_the_slots(
     def suspend() -> list[Appointment]:
         return clinic_session_suspend(actor=manager, session=clinic["session"], reason="停诊")
 
-    def book() -> Appointment:
-        quotas_locked.wait(timeout=20)
-        return appointment_book(actor=Actor.of(user), member=member, slot=read_before)
-
-    def watch() -> bool:
-        quotas_locked.wait(timeout=20)
-        try:
-            return _some_backend_waits_on_a_lock(within=10)
-        finally:
-            may_go_on.set()
-
+    book = _booking_once(quotas_locked, user=user, member=member, slot=read_before)
+    watch = _releasing_once_a_backend_waits(quotas_locked, may_go_on)
     cancelled, second, the_booking_waited = run_concurrently([suspend, book, watch])
 
     assert the_booking_waited is True
