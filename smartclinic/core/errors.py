@@ -63,7 +63,7 @@ class RetryLater(ApplicationError):
 
 
 # serialization_failure, deadlock_detected, lock_not_available: the database gave up on this
-# transaction (rolled back whole) to let a concurrent one through; the same request again succeeds.
+# transaction (rolled back whole) to let a concurrent one through: the remedy is to send it again.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
