@@ -21,6 +21,7 @@ from smartclinic.core.compiled import (
     first_of_each,
     insert_instance,
     instance_row_json,
+    values_row_json,
 )
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import ApiToken, Dependant, Member, User
@@ -221,6 +222,39 @@ def test_a_rows_json_is_what_save_would_insert(make_user, make_member):
     assert Member._meta.get_field("national_id").from_db_value(row["national_id"], None, connection) == (
         member.national_id
     )
+
+
+def test_a_row_from_values_is_the_row_of_the_instance_they_make(make_user, make_member):
+    """``values_row_json(Model, values)`` is ``instance_row_json(Model(**values))``: defaults for
+    the fields left out, the insert's stamps, the same preparation; an unknown name is refused."""
+    user = make_user()
+    member = make_member(account=user, bound_at=dt.datetime(2029, 9, 1, tzinfo=dt.UTC))
+    at = dt.datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    event_id, public_id = uuid.uuid4(), uuid.uuid4()
+    rows = [
+        (OutboxMessage, {"event_id": event_id, "name": "x.happened", "payload": {"a": "1"}, "available_at": at}),
+        (
+            AuditEntry,
+            {
+                "actor_id": user.pk,
+                "actor_label": "张三",
+                "action": "t.done",
+                "new_values": {"k": [1]},
+                "client_ip": "10.1.2.3",
+            },
+        ),
+        (AuditEntry, {"actor_id": None, "actor_label": "system", "action": "t.done", "client_ip": None}),
+        (
+            IdempotencyRecord,
+            {"user_id": user.pk, "key": "k", "fingerprint": "f", "status_code": 201, "body": {"id": "1"}},
+        ),
+        (Dependant, {"public_id": public_id, "owner_id": member.pk, "name": "张小小", "relation": "child"}),
+    ]
+    for model, values in rows:
+        with time_machine.travel(at, tick=False):
+            assert json.loads(values_row_json(model, values)) == json.loads(instance_row_json(model(**values))), model
+    with pytest.raises(TypeError, match="nmae"):
+        values_row_json(OutboxMessage, {"nmae": "x.happened", "available_at": at})
 
 
 def test_first_of_each_reads_every_lookup_in_one_statement(make_user, django_assert_num_queries):

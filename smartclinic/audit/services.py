@@ -61,21 +61,45 @@ def audit_entry_for(
     old: dict[str, Any] | None = None,
     new: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """The entry ``audit_record`` writes, not saved: for a statement that writes it together with
-    the change it records (the booking on PostgreSQL)."""
+    """The entry ``audit_record`` writes, not saved."""
+    return AuditEntry(
+        **audit_values_for(
+            actor=actor,
+            action=action,
+            subject=subject,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            old=old,
+            new=new,
+        )
+    )
+
+
+def audit_values_for(
+    *,
+    actor: Actor,
+    action: str,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: str = "",
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The field values of the entry ``audit_record`` writes: for a statement that writes it
+    together with the change it records (the booking on PostgreSQL, ``values_row_json``)."""
     if subject is not None:
         subject_type, subject_id = subject_key(subject)
-    return AuditEntry(
-        actor_id=actor.user.pk if actor.user is not None else None,
-        actor_label=actor.label,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        old_values=_jsonable(old or {}),
-        new_values=_jsonable(new or {}),
-        request_id=actor.request_id[:100],
-        client_ip=actor.client_ip,
-    )
+    return {
+        "actor_id": actor.user.pk if actor.user is not None else None,
+        "actor_label": actor.label,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "old_values": _jsonable(old or {}),
+        "new_values": _jsonable(new or {}),
+        "request_id": actor.request_id[:100],
+        "client_ip": actor.client_ip,
+    }
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,6 @@ from smartclinic.booking.presenters import appointment_out
 from smartclinic.booking.schemas import AppointmentOut, SlotBrief
 from smartclinic.core.actor import Actor
 from smartclinic.core.idempotency import Receipt, StoredAsRead, fingerprint_of, run_idempotent_storing
-from smartclinic.core.models import IdempotencyRecord
 from smartclinic.core.ratelimit import limit_booking_writes_from
 from smartclinic.identity.models import Member, User
 from smartclinic.identity.selectors import member_of_user
@@ -69,10 +68,10 @@ def book_for_caller(
     def book(receipt: Receipt | None) -> tuple[int, Any]:
         rendered: list[dict[str, Any]] = []  # the answer is validated once, stored and sent as is
 
-        def answer(made: Any) -> IdempotencyRecord:
+        def answer(made: Any) -> dict[str, Any]:
             assert receipt is not None
             rendered.append(appointment_body(made))
-            return receipt.record(201, rendered[0])
+            return receipt.values(201, rendered[0])
 
         appointment = services.appointment_book(
             actor=actor,

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 
 from smartclinic.audit.models import AuditEntry
-from smartclinic.audit.services import audit_entry_for, audit_record
+from smartclinic.audit.services import audit_record, audit_values_for
 from smartclinic.booking.choices import (
     LIVE_STATUSES,
     AppointmentSource,
@@ -53,11 +53,19 @@ from smartclinic.booking.policies import (
 )
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
-from smartclinic.core.compiled import column_of, insert_instance, instance_row_json, mark_inserted, prepared_cursor
+from smartclinic.core.compiled import (
+    column_of,
+    insert_instance,
+    instance_row_json,
+    mark_inserted,
+    prepared_cursor,
+    values_row_json,
+)
 from smartclinic.core.errors import NotFound
 from smartclinic.core.models import IdempotencyRecord
 from smartclinic.identity.models import Dependant, Member, User
-from smartclinic.outbox.services import outbox_message_for, outbox_publish
+from smartclinic.outbox.models import OutboxMessage
+from smartclinic.outbox.services import outbox_publish, outbox_values_for
 from smartclinic.scheduling.choices import TITLE_RANK, DoctorTitle, SessionStatus
 from smartclinic.scheduling.models import ClinicSession, Slot
 from smartclinic.scheduling.rules import booking_closes_at, cancel_deadline
@@ -180,8 +188,9 @@ def _new_appointment(
     return appointment
 
 
-def _booked_audit(*, actor: Actor, appointment: Appointment) -> AuditEntry:
-    return audit_entry_for(
+def _booked_audit(*, actor: Actor, appointment: Appointment) -> dict[str, Any]:
+    """The audit entry's field values (``AuditEntry(**values)``)."""
+    return audit_values_for(
         actor=actor,
         action="booking.appointment_booked",
         subject=appointment,
@@ -203,7 +212,7 @@ def _booked_event(appointment: Appointment) -> AppointmentBooked:
 def _insert_appointment(*, actor: Actor, **facts: Any) -> Appointment:
     appointment = _new_appointment(actor=actor, **facts)
     insert_instance(appointment)
-    insert_instance(_booked_audit(actor=actor, appointment=appointment), bypass_save_override=True)
+    insert_instance(AuditEntry(**_booked_audit(actor=actor, appointment=appointment)), bypass_save_override=True)
     outbox_publish(_booked_event(appointment))
     return appointment
 
@@ -246,11 +255,12 @@ def appointment_book(
     slot: Slot,
     dependant: Dependant | None = None,
     source: str = AppointmentSource.ONLINE,
-    answer: Callable[[Appointment], IdempotencyRecord] | None = None,
+    answer: Callable[[Appointment], dict[str, Any]] | None = None,
 ) -> Appointment:
     """Book ``slot`` for the member (or their dependant). ``slot`` must come with its session and
     department. Raises a ``booking.*`` error and changes nothing when a rule says no.
-    ``answer`` gives the idempotent answer to store with the booking (an Idempotency-Key's)."""
+    ``answer`` gives the idempotent answer to store with the booking (an Idempotency-Key's
+    record, as its field values)."""
     now = clock.now()
     member = check_patient(member=member, dependant=dependant)
     check_slot_bookable(slot=slot, now=now)
@@ -270,7 +280,7 @@ def appointment_book(
             appointment = _insert_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
             _take_slot(slot)
             if answer is not None:
-                insert_instance(answer(appointment))
+                insert_instance(IdempotencyRecord(**answer(appointment)))
     except IntegrityError as exc:
         # The only unique index the insert can hit is one live appointment per person,
         # department and day (a concurrent twin of this request won).
@@ -296,16 +306,18 @@ def _book_in_one_statement(
     slot: Slot,
     source: str,
     now: dt.datetime,
-    answer: Callable[[Appointment], IdempotencyRecord] | None,
+    answer: Callable[[Appointment], dict[str, Any]] | None,
 ) -> Appointment:
     """The booking's writes as one statement on PostgreSQL (``booking_book``, migration 0002 and
     ADR 0006): the same rows as the ORM path, built here, sent as JSON. It answers with an
-    outcome rather than an error, so it needs no savepoint inside a caller's transaction."""
+    outcome rather than an error, so it needs no savepoint inside a caller's transaction. The
+    audit entry, the event and the stored answer are rows nobody reads back: built from their
+    values, without model instances (``values_row_json``)."""
     appointment = _new_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
     appointment_row = instance_row_json(appointment)  # stamps created_at, as the insert would
-    entry = _booked_audit(actor=actor, appointment=appointment)
-    message = outbox_message_for(_booked_event(appointment))
-    record = answer(appointment) if answer is not None else None
+    entry_row = values_row_json(AuditEntry, _booked_audit(actor=actor, appointment=appointment))
+    message_row = values_row_json(OutboxMessage, outbox_values_for(_booked_event(appointment)))
+    record_row = values_row_json(IdempotencyRecord, answer(appointment)) if answer is not None else None
     # Bound server-side and prepared once per connection: the rows' JSON goes as parameters,
     # not quoted into the statement's text for PostgreSQL to parse again each time.
     with prepared_cursor(connection) as cursor:
@@ -317,12 +329,12 @@ def _book_in_one_statement(
                 settings.BOOKING_MAX_LIVE_APPOINTMENTS,
                 now,
                 appointment_row,
-                instance_row_json(entry),
-                instance_row_json(message),
-                instance_row_json(record) if record is not None else None,
+                entry_row,
+                message_row,
+                record_row,
             ],
         )
-        outcome, _constraint, appointment_id, entry_id, message_id = cursor.fetchone()
+        outcome, _constraint, appointment_id, _entry_id, _message_id = cursor.fetchone()
     if outcome == "quota":
         quota_refusal(person_key=appointment.person_key, now=now)
     if outcome == "slot_full":
@@ -333,8 +345,7 @@ def _book_in_one_statement(
         # One live appointment per person, department and day; or a twin with the same
         # Idempotency-Key won (its caller finds the stored answer).
         raise DuplicateBooking()
-    for obj, pk in ((appointment, appointment_id), (entry, entry_id), (message, message_id)):
-        mark_inserted(obj, pk)
+    mark_inserted(appointment, appointment_id)
     return appointment
 
 

@@ -35,6 +35,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import signals
 from django.db.models.query import QuerySet, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
@@ -324,12 +325,18 @@ class _InsertPlan:
 _insert_plans: dict[tuple[type[models.Model], str], _InsertPlan] = {}
 
 
+def _insert_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The fields an INSERT of a new instance names: all but generated ones and the auto key."""
+    meta = model._meta
+    return [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+
+
 def _insert_plan(obj: models.Model, using: str) -> _InsertPlan:
     key = (type(obj), using)
     plan = _insert_plans.get(key)
     if plan is None:
         meta = obj._meta
-        fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+        fields = _insert_fields(type(obj))
         returning = list(meta.db_returning_fields)
         query = InsertQuery(type(obj))
         query.insert_values(fields, [obj])
@@ -415,18 +422,19 @@ class _RowColumn:
     column: str
     unchanged: tuple[type, ...]  # value types sent as they are (None among them); others are prepared
     is_json: bool
+    stamped: bool  # auto_now or auto_now_add: ``pre_save`` of a new instance sets the current time
 
 
 _row_plans: dict[tuple[type[models.Model], str], tuple[_RowColumn, ...]] = {}
 
 
-def _row_plan(obj: models.Model, using: str) -> tuple[_RowColumn, ...]:
-    key = (type(obj), using)
+def _row_plan(model: type[models.Model], using: str) -> tuple[_RowColumn, ...]:
+    key = (model, using)
     plan = _row_plans.get(key)
     if plan is None:
         connection = connections[using]
         columns = []
-        for field in _insert_plan(obj, using).fields:
+        for field in _insert_fields(model):
             unchanged = _UNCHANGED_WHEN.get(type(field), ())
             if isinstance(field, models.ForeignKey) and type(field.target_field) not in _INTEGER_KEYS:
                 unchanged = ()
@@ -436,7 +444,8 @@ def _row_plan(obj: models.Model, using: str) -> tuple[_RowColumn, ...]:
                 unchanged = (uuid.UUID,)
             if unchanged:  # a field of another type may turn None into something else
                 unchanged = (*unchanged, type(None))
-            columns.append(_RowColumn(field, field.column, unchanged, isinstance(field, models.JSONField)))
+            stamped = bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+            columns.append(_RowColumn(field, field.column, unchanged, isinstance(field, models.JSONField), stamped))
         plan = _row_plans[key] = tuple(columns)
     return plan
 
@@ -447,17 +456,54 @@ def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> st
     key left out): for a database function that inserts it with ``jsonb_populate_record``."""
     obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     connection = connections[using]
-    row: dict[str, Any] = {}
-    for column in _row_plan(obj, using):
-        field = column.field
-        value = field.pre_save(obj, True)
-        if type(value) in column.unchanged:
-            row[column.column] = value
-        elif column.is_json:
-            row[column.column] = field.get_prep_value(value)
-        else:
-            row[column.column] = _prepared_for_row(field, value, connection)
+    row = {
+        column.column: _row_value(column, column.field.pre_save(obj, True), connection)
+        for column in _row_plan(type(obj), using)
+    }
     return json.dumps(row, default=_json_default, ensure_ascii=False)
+
+
+def values_row_json(model: type[models.Model], values: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> str:
+    """``instance_row_json(model(**values))`` without building the instance, for a row that a
+    statement inserts and nothing reads back (the booking's audit entry, event and stored
+    answer). ``values`` are plain values by attribute name (a foreign key by its ``_id``); a
+    field left out gets its default, and an ``auto_now``/``auto_now_add`` field the time."""
+    plan = _row_plan(model, using)
+    unknown = values.keys() - _attnames_of(model, using)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
+    connection = connections[using]
+    row: dict[str, Any] = {}
+    for column in plan:
+        field = column.field
+        if column.stamped:
+            value = _stamp_of(field)
+        elif field.attname in values:
+            value = values[field.attname]
+        else:
+            value = field.get_default()
+        row[column.column] = _row_value(column, value, connection)
+    return json.dumps(row, default=_json_default, ensure_ascii=False)
+
+
+@functools.cache
+def _attnames_of(model: type[models.Model], using: str) -> frozenset[str]:
+    return frozenset(column.field.attname for column in _row_plan(model, using))
+
+
+def _stamp_of(field: models.Field[Any, Any]) -> dt.datetime:
+    """What ``pre_save`` of an ``auto_now``/``auto_now_add`` field sets on a new instance."""
+    if not isinstance(field, models.DateTimeField):  # a date's or a time's stamp is server-local
+        raise ImproperlyConfigured(f"values_row_json: no stamp for {type(field).__name__} {field.name}")
+    return timezone.now()
+
+
+def _row_value(column: _RowColumn, value: Any, connection: Any) -> Any:
+    if type(value) in column.unchanged:
+        return value
+    if column.is_json:
+        return column.field.get_prep_value(value)
+    return _prepared_for_row(column.field, value, connection)
 
 
 def _prepared_for_row(field: models.Field[Any, Any], value: Any, connection: Any) -> Any:

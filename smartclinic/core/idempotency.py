@@ -72,9 +72,17 @@ class Receipt:
     fingerprint: str
 
     def record(self, status: int, body: Any) -> IdempotencyRecord:
-        return IdempotencyRecord(
-            user_id=self.user_id, key=self.key, fingerprint=self.fingerprint, status_code=status, body=body
-        )
+        return IdempotencyRecord(**self.values(status, body))
+
+    def values(self, status: int, body: Any) -> dict[str, Any]:
+        """The record's field values (for ``values_row_json``)."""
+        return {
+            "user_id": self.user_id,
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "status_code": status,
+            "body": body,
+        }
 
 
 def run_idempotent(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -21,7 +21,19 @@ class DomainEvent:
     name: ClassVar[str]
 
     def payload(self) -> dict[str, Any]:
-        return {key: (str(value) if value is not None else None) for key, value in asdict(self).items()}
+        # Each field is a scalar (ids, codes, counts): read directly, not deep-copied by asdict().
+        values = ((name, getattr(self, name)) for name in _field_names(type(self)))
+        return {name: (str(value) if value is not None else None) for name, value in values}
+
+
+_field_names_by_class: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _field_names(event_class: type[DomainEvent]) -> tuple[str, ...]:
+    names = _field_names_by_class.get(event_class)
+    if names is None:
+        names = _field_names_by_class[event_class] = tuple(field.name for field in fields(event_class))
+    return names
 
 
 def outbox_publish(event: DomainEvent, *, delay: dt.timedelta | None = None) -> OutboxMessage:
@@ -32,9 +44,14 @@ def outbox_publish(event: DomainEvent, *, delay: dt.timedelta | None = None) -> 
 
 
 def outbox_message_for(event: DomainEvent, *, delay: dt.timedelta | None = None) -> OutboxMessage:
-    """The message ``outbox_publish`` stores, not saved: for a statement that stores it together
-    with the change it describes (the booking on PostgreSQL)."""
-    return OutboxMessage(name=event.name, payload=event.payload(), available_at=clock.now() + (delay or dt.timedelta()))
+    """The message ``outbox_publish`` stores, not saved."""
+    return OutboxMessage(**outbox_values_for(event, delay=delay))
+
+
+def outbox_values_for(event: DomainEvent, *, delay: dt.timedelta | None = None) -> dict[str, Any]:
+    """The field values of the message ``outbox_publish`` stores: for a statement that stores it
+    together with the change it describes (the booking on PostgreSQL, ``values_row_json``)."""
+    return {"name": event.name, "payload": event.payload(), "available_at": clock.now() + (delay or dt.timedelta())}
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ import os
 import uuid
 
 import pytest
+from redis.exceptions import ResponseError
 
 from smartclinic.core.errors import RateLimited
 from smartclinic.core.ratelimit import hit, hit_each, limit_booking_writes_from, parse_rate
@@ -90,7 +91,7 @@ def test_counters_live_in_redis_so_every_process_shares_them(settings):
 def test_a_bookings_limits_are_one_round_trip_to_redis(settings, monkeypatch):
     if not REDIS_URL:
         pytest.skip("SMARTCLINIC_TEST_REDIS_URL is not set: Redis tests skipped")
-    from redis.client import Pipeline
+    from redis.connection import AbstractConnection
 
     prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
@@ -99,19 +100,42 @@ def test_a_bookings_limits_are_one_round_trip_to_redis(settings, monkeypatch):
     settings.RATE_LIMIT_BOOKING_PER_USER = "1/60"
     settings.RATE_LIMIT_EXEMPT_ADDRESSES = []
     executed = []
-    original = Pipeline.execute
+    original = AbstractConnection.send_packed_command
 
-    def counting(self, *args, **kwargs):
-        executed.append(len(self.command_stack))
-        return original(self, *args, **kwargs)
+    def counting(self, command, *args, **kwargs):
+        sent = b"".join(command) if isinstance(command, list | tuple) else command
+        if b"INCR" in sent:  # not the connection's own hand-shake
+            executed.append(sent.count(b"\r\nINCR\r\n") + sent.count(b"\r\nEXPIRE\r\n"))
+        return original(self, command, *args, **kwargs)
 
-    monkeypatch.setattr(Pipeline, "execute", counting)
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
     limit_booking_writes_from(address="10.1.1.1", user_id=7, now=3_000_010.0)
     with pytest.raises(RateLimited):
         limit_booking_writes_from(address="10.1.1.1", user_id=7, now=3_000_011.0)
 
-    assert executed == [4, 4]  # INCR and EXPIRE NX for the person and for the address, each time
+    assert executed == [4, 4]  # INCR and EXPIRE NX for the person and for the address, in one write each time
     from django.core.cache import caches
 
     assert caches["default"].get("rl:book-ip:10.1.1.1:3000000") == 2
     caches["default"].delete_many(["rl:book-ip:10.1.1.1:3000000", "rl:book-user:7:3000000"])
+
+
+@pytest.mark.redis
+def test_an_error_reply_is_raised_and_the_connection_stays_in_step(settings):
+    if not REDIS_URL:
+        pytest.skip("SMARTCLINIC_TEST_REDIS_URL is not set: Redis tests skipped")
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "smartclinic.core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "OPTIONS": {"max_connections": 1},  # every call on the same connection
+        }
+    }
+    caches["default"].set("rl:t:word:999960", "not a count")
+    with pytest.raises(ResponseError):  # INCR of a string; the other counter's replies are read too
+        hit_each([("t", "word", "3/60"), ("t", "fine", "3/60")], now=1_000_010.0)
+    hit_each([("t", "fine", "3/60")], now=1_000_010.0)  # the same connection answers its own replies
+    assert caches["default"].get("rl:t:fine:999960") == 2
