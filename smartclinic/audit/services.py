@@ -44,25 +44,7 @@ def audit_record(
     """Write one audit entry. Call it inside the service's transaction so both land or neither."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    entry = audit_entry_for(
-        actor=actor, action=action, subject=subject, subject_type=subject_type, subject_id=subject_id, old=old, new=new
-    )
-    # A plain INSERT compiled once (AuditEntry.save() only guards against updates).
-    return insert_instance(entry, bypass_save_override=True)
-
-
-def audit_entry_for(
-    *,
-    actor: Actor,
-    action: str,
-    subject: models.Model | None = None,
-    subject_type: str = "",
-    subject_id: str = "",
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """The entry ``audit_record`` writes, not saved."""
-    return AuditEntry(
+    entry = AuditEntry(
         **audit_values_for(
             actor=actor,
             action=action,
@@ -73,6 +55,8 @@ def audit_entry_for(
             new=new,
         )
     )
+    # A plain INSERT compiled once (AuditEntry.save() only guards against updates).
+    return insert_instance(entry, bypass_save_override=True)
 
 
 def audit_values_for(
