@@ -9,7 +9,7 @@ import uuid
 import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, models
 from django.db.models import JSONField, signals
 from django.test.utils import CaptureQueriesContext
 
@@ -18,6 +18,7 @@ from smartclinic.core.compiled import (
     CompiledQuery,
     CompiledValues,
     _json_default,
+    _stamp_of,
     first_of_each,
     insert_instance,
     instance_row_json,
@@ -255,6 +256,9 @@ def test_a_row_from_values_is_the_row_of_the_instance_they_make(make_user, make_
             assert json.loads(values_row_json(model, values)) == json.loads(instance_row_json(model(**values))), model
     with pytest.raises(TypeError, match="nmae"):
         values_row_json(OutboxMessage, {"nmae": "x.happened", "available_at": at})
+    # A date's or a time's auto stamp is the server's local day: not guessed for it.
+    with pytest.raises(ImproperlyConfigured, match="DateField"):
+        _stamp_of(models.DateField(name="day", auto_now=True))
 
 
 def test_first_of_each_reads_every_lookup_in_one_statement(make_user, django_assert_num_queries):
