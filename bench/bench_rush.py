@@ -65,6 +65,37 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_part(server_group: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (its process group), PostgreSQL's and
+    Redis's: read from ``/proc`` before and after a round, it says where the round's CPU went.
+    Processes that ended in between are missing (the load client reports its own)."""
+    used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # gone meanwhile
+        name, _, rest = stat.rpartition(")")
+        fields = rest.split()
+        command = name.partition("(")[2]
+        if server_group is not None and int(fields[2]) == server_group:
+            part = "server"
+        elif command.startswith("postgres"):
+            part = "postgres"
+        elif command.startswith("redis"):
+            part = "redis"
+        else:
+            continue
+        used[part] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return used
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -216,16 +247,21 @@ class Bench:
     def client(self, scenario: Path, name: str, *extra: str) -> dict[str, Any]:
         out = self.work / f"{name}-records.json"
         busy0 = cpu_busy()
+        group = self.server.pid if self.server is not None else None  # its own session: start_new_session
+        parts0 = cpu_by_part(group)
         done = subprocess.run(
             [PYTHON, str(ROOT / "bench" / "rush.py"), "--scenario", str(scenario), "--url", self.url,
              "--out", str(out), "--quiet", *extra],
             cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False,
         )  # fmt: skip
         busy1 = cpu_busy()
+        parts1 = cpu_by_part(group)
         if done.returncode != 0:
             raise SystemExit(f"rush.py failed:\n{done.stdout}\n{done.stderr}")
         summary = json.loads(done.stdout.strip().splitlines()[-1])
         summary["cpu_busy"] = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+        summary["cpu_s"] = {part: parts1[part] - parts0[part] for part in parts0}
+        summary["cpu_s"]["client"] = summary["client_cpu_s"]
         summary["records_file"] = str(out)
         return summary
 
@@ -276,6 +312,7 @@ class Bench:
             clients, seconds = self.args.closed_clients, self.args.probe_seconds
             summary = self.closed_loop(scenario, name, clients=clients, seconds=seconds)
             summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
+            summary["cpu_ms_per_booking"] = _cpu_ms_per_booking(summary)
             booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
             paired = ""
             if with_baseline:
@@ -285,7 +322,7 @@ class Bench:
             log(
                 f"  round {index + 1}: {paired}HTTP {summary['bookings_per_s_closed']:.0f} bookings/s with "
                 f"{self.args.closed_clients} clients (p50 {booked.get('p50_ms')} ms, p99 {booked.get('p99_ms')} ms; "
-                f"statuses {summary['status_counts']})"
+                f"statuses {summary['status_counts']}; CPU per booking {_cpu_text(summary['cpu_ms_per_booking'])})"
                 + (f" -> ratio {summary['ratio']:.2f}x" if with_baseline else "")
             )
             rounds.append(summary)
@@ -472,6 +509,16 @@ def _median_of(rounds: list[dict[str, Any]], key: str, all_key: str) -> dict[str
     return {**ordered[len(ordered) // 2], all_key: [r[key] for r in rounds]}
 
 
+def _cpu_ms_per_booking(summary: dict[str, Any]) -> dict[str, float]:
+    """CPU milliseconds per confirmed booking, by part (server, PostgreSQL, Redis, load client)."""
+    bookings = max(1, summary["confirmed_bookings"])
+    return {part: round(seconds * 1000 / bookings, 2) for part, seconds in summary["cpu_s"].items()}
+
+
+def _cpu_text(per_booking: dict[str, float]) -> str:
+    return ", ".join(f"{part} {ms:.2f} ms" for part, ms in per_booking.items())
+
+
 def _row(label: str, row: dict[str, Any] | None) -> str:
     if not row:
         return f"  {label:<20}{'-':>7}"
@@ -498,6 +545,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         rounds = ", ".join(f"{x:.0f}" for x in r["capacity"]["rounds_bookings_per_s"])
         each = ", ".join(f"{x:.2f}" for x in r["ratio_by_round"]["rounds"])
         print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s (median of {rounds})")
+        print(f"  CPU per booking in the median round: {_cpu_text(r['capacity']['cpu_ms_per_booking'])}")
+        print(f"  ADMISSION_QUEUE_RATE for this box (bookings/s per worker): {http / args.workers:.0f}")
         print(f"ratio, round by round: {ratio:.2f}x (median of {each}; ratio of the medians "
               f"{http / base['tx_per_s']:.2f}x; vs bare SQL with the reads "
               f"{http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
