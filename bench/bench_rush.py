@@ -15,7 +15,8 @@
    worker; every request a successful booking, slots spread as in the baseline): bookings per
    second over HTTP. Each round runs right after its own bare-SQL round of 3 s, and the ratio
    is taken round by round, its median counts: this box's speed drifts by a third within a
-   minute, and two medians taken a minute apart can be off by as much.
+   minute, and two medians taken a minute apart can be off by as much. Then one round in which
+   nearly every booking finds its slot full: what a refusal costs (most of a rush's answers).
 5. Overload: open-loop arrivals at 0.9x and at 1.8x that capacity (so "twice the sustainable
    rate"), shed requests not retried: goodput, and how fast the excess is answered 503.
 6. The rush: ``manage.py rush_scenario`` (10,000 students, 600 slots of one place over 3
@@ -56,6 +57,21 @@ def log(message: str) -> None:
 def foreign_load() -> float:
     """The 1-minute load average: how busy the machine was apart from us (roughly)."""
     return os.getloadavg()[0]
+
+
+def python_reference_ms(rounds: int = 5) -> float:
+    """CPU milliseconds for a fixed piece of plain Python (dicts, strings, JSON), the best of
+    ``rounds``: how fast this box runs Python today. The box changes from one session to the
+    next, and with it every number here; this one tells the sessions apart."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        total = 0
+        for i in range(20_000):
+            row = {"id": f"slot-{i}", "remaining": i % 7, "fee": i * 100, "tags": ["a", "b", str(i)]}
+            total += len(json.loads(json.dumps(row))["tags"][2])
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
 
 
 def cpu_busy() -> tuple[int, int]:
@@ -148,7 +164,11 @@ class Bench:
         self.results: dict[str, Any] = {
             "started": self.stamp,
             "config": {k: v for k, v in vars(args).items() if k not in ("database_url",)},
-            "machine": {"cpus": os.cpu_count(), "load_at_start": foreign_load()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "load_at_start": foreign_load(),
+                "python_reference_ms": python_reference_ms(),
+            },
         }
 
     @staticmethod
@@ -326,6 +346,7 @@ class Bench:
                 + (f" -> ratio {summary['ratio']:.2f}x" if with_baseline else "")
             )
             rounds.append(summary)
+        self.results["refusals"] = self.refusals()
         # The median round: this machine is noisy, and one round can catch a busy moment.
         self.results["capacity"] = median = _median_of(rounds, "bookings_per_s_closed", "rounds_bookings_per_s")
         each = ", ".join(f"{x:.0f}" for x in median["rounds_bookings_per_s"])
@@ -343,6 +364,23 @@ class Bench:
                     f"{', '.join(f'{x:.0f}' for x in run['rounds_tx_per_s'])}), "
                     f"{run['statements_per_tx']} statements, p50 {run['p50_ms']:.1f} ms"
                 )
+
+    def refusals(self) -> dict[str, Any]:
+        """One closed-loop round in which nearly every booking finds its slot full (15 slots of
+        one place): what a refusal costs. Most of a rush's booking requests are refusals."""
+        scenario = self.scenario("refusals", students=self.args.probe_students, slots=15, capacity=1, opens_in=0)
+        clients, seconds = self.args.closed_clients, self.args.probe_seconds
+        summary = self.closed_loop(scenario, "refusals", clients=clients, seconds=seconds)
+        refused = summary["status_counts"].get("409", 0)
+        summary["refusals_per_s"] = refused / seconds
+        summary["cpu_ms_per_request"] = {
+            part: round(used * 1000 / max(1, summary["requests"]), 2) for part, used in summary["cpu_s"].items()
+        }
+        log(
+            f'  refusals: {summary["refusals_per_s"]:.0f} "slot full" answers/s with {clients} '
+            f"clients (statuses {summary['status_counts']}; CPU per request {_cpu_text(summary['cpu_ms_per_request'])})"
+        )
+        return summary
 
     def warm_up(self) -> None:
         """Bookings through every worker before a rush measured on its own: a server that has
@@ -533,6 +571,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     print("\n" + "=" * 78)
     print(f"SmartClinic booking rush — {r['started']}, {args.server} x {args.workers} workers, "
           f"load average at start {r['machine']['load_at_start']:.1f}")  # fmt: skip
+    print(f"this box's Python: the reference piece in {r['machine']['python_reference_ms']} ms of CPU "
+          "(best of 5; lower is faster)")  # fmt: skip
     if "baseline" in r and "capacity" in r:
         base = r["baseline"]["transaction"]
         http = r["capacity"]["bookings_per_s_closed"]
@@ -547,6 +587,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"HTTP, closed loop ({args.closed_clients} clients): {http:.0f} bookings/s (median of {rounds})")
         print(f"  CPU per booking in the median round: {_cpu_text(r['capacity']['cpu_ms_per_booking'])}")
         print(f"  ADMISSION_QUEUE_RATE for this box (bookings/s per worker): {http / args.workers:.0f}")
+        if "refusals" in r:
+            refusals = r["refusals"]
+            print(f"  \"slot full\" in a closed loop: {refusals['refusals_per_s']:.0f}/s, CPU per answer "
+                  f"{_cpu_text(refusals['cpu_ms_per_request'])}")  # fmt: skip
         print(f"ratio, round by round: {ratio:.2f}x (median of {each}; ratio of the medians "
               f"{http / base['tx_per_s']:.2f}x; vs bare SQL with the reads "
               f"{http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
