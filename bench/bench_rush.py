@@ -84,11 +84,14 @@ def cpu_busy() -> tuple[int, int]:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_part(server_group: int | None) -> dict[str, float]:
-    """CPU seconds used so far by the server's processes (its process group), PostgreSQL's and
-    Redis's: read from ``/proc`` before and after a round, it says where the round's CPU went.
-    Processes that ended in between are missing (the load client reports its own)."""
-    used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+PARTS = ("server", "postgres", "redis")
+
+
+def cpu_by_process(server_group: int | None) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each of the server's processes (its process group),
+    PostgreSQL's and Redis's, with the part each belongs to: read from ``/proc`` before and
+    after a round, they say where the round's CPU went (``cpu_used_between``)."""
+    used: dict[int, tuple[str, float]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -108,7 +111,18 @@ def cpu_by_part(server_group: int | None) -> dict[str, float]:
             part = "redis"
         else:
             continue
-        used[part] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        used[int(entry.name)] = (part, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)  # utime + stime
+    return used
+
+
+def cpu_used_between(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds by part between two ``cpu_by_process`` readings, process by process: one that
+    started in between counts whole; one that ended in between is missing (a PostgreSQL backend
+    closing would otherwise take all it ever used off the sum, and make it negative)."""
+    used = dict.fromkeys(PARTS, 0.0)
+    for pid, (part, seconds) in after.items():
+        earlier = before.get(pid)
+        used[part] += seconds - (earlier[1] if earlier is not None and earlier[0] == part else 0.0)
     return used
 
 
@@ -268,19 +282,19 @@ class Bench:
         out = self.work / f"{name}-records.json"
         busy0 = cpu_busy()
         group = self.server.pid if self.server is not None else None  # its own session: start_new_session
-        parts0 = cpu_by_part(group)
+        parts0 = cpu_by_process(group)
         done = subprocess.run(
             [PYTHON, str(ROOT / "bench" / "rush.py"), "--scenario", str(scenario), "--url", self.url,
              "--out", str(out), "--quiet", *extra],
             cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False,
         )  # fmt: skip
         busy1 = cpu_busy()
-        parts1 = cpu_by_part(group)
+        parts1 = cpu_by_process(group)
         if done.returncode != 0:
             raise SystemExit(f"rush.py failed:\n{done.stdout}\n{done.stderr}")
         summary = json.loads(done.stdout.strip().splitlines()[-1])
         summary["cpu_busy"] = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
-        summary["cpu_s"] = {part: parts1[part] - parts0[part] for part in parts0}
+        summary["cpu_s"] = cpu_used_between(parts0, parts1)
         summary["cpu_s"]["client"] = summary["client_cpu_s"]
         summary["records_file"] = str(out)
         return summary
