@@ -608,7 +608,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"ratio, round by round: {ratio:.2f}x (median of {each}; ratio of the medians "
               f"{http / base['tx_per_s']:.2f}x; vs bare SQL with the reads "
               f"{http / r['baseline']['with_reads']['tx_per_s']:.2f}x)")  # fmt: skip
-        verdicts.append(("end-to-end booking throughput >= 0.30x bare SQL", ratio >= 0.30, f"{ratio:.2f}x"))
+        verdicts.append(("end-to-end booking throughput >= 0.30x bare SQL", ratio >= 0.30, f"{ratio:.3f}x"))
     if "overload" in r:
         o = r["overload"]
         for label in ("1x", "2x"):
