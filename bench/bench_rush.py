@@ -345,7 +345,7 @@ class Bench:
             clients, seconds = self.args.closed_clients, self.args.probe_seconds
             summary = self.closed_loop(scenario, name, clients=clients, seconds=seconds)
             summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
-            summary["cpu_ms_per_booking"] = _cpu_ms_per_booking(summary)
+            summary["cpu_ms_per_booking"] = _cpu_ms_per(summary, summary["confirmed_bookings"])
             booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
             paired = ""
             if with_baseline:
@@ -387,9 +387,7 @@ class Bench:
         refused = summary["status_counts"].get("409", 0)
         # Over the round's own span: on a fast box the students may run out before its end.
         summary["refusals_per_s"] = refused / max(summary["span_s"], 1e-9)
-        summary["cpu_ms_per_request"] = {
-            part: round(used * 1000 / max(1, summary["requests"]), 2) for part, used in summary["cpu_s"].items()
-        }
+        summary["cpu_ms_per_request"] = _cpu_ms_per(summary, summary["requests"])
         log(
             f'  refusals: {summary["refusals_per_s"]:.0f} "slot full" answers/s with {clients} '
             f"clients (statuses {summary['status_counts']}; CPU per request {_cpu_text(summary['cpu_ms_per_request'])})"
@@ -561,14 +559,14 @@ def _median_of(rounds: list[dict[str, Any]], key: str, all_key: str) -> dict[str
     return {**ordered[len(ordered) // 2], all_key: [r[key] for r in rounds]}
 
 
-def _cpu_ms_per_booking(summary: dict[str, Any]) -> dict[str, float]:
-    """CPU milliseconds per confirmed booking, by part (server, PostgreSQL, Redis, load client)."""
-    bookings = max(1, summary["confirmed_bookings"])
-    return {part: round(seconds * 1000 / bookings, 2) for part, seconds in summary["cpu_s"].items()}
+def _cpu_ms_per(summary: dict[str, Any], count: int) -> dict[str, float]:
+    """A round's CPU milliseconds per one of ``count`` (bookings, answers), by part (server,
+    PostgreSQL, Redis, load client)."""
+    return {part: round(seconds * 1000 / max(1, count), 2) for part, seconds in summary["cpu_s"].items()}
 
 
-def _cpu_text(per_booking: dict[str, float]) -> str:
-    return ", ".join(f"{part} {ms:.2f} ms" for part, ms in per_booking.items())
+def _cpu_text(per_one: dict[str, float]) -> str:
+    return ", ".join(f"{part} {ms:.2f} ms" for part, ms in per_one.items())
 
 
 def _row(label: str, row: dict[str, Any] | None) -> str:
