@@ -11,6 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)  # as get_asgi_application() does
 
 from smartclinic.booking.fastpath import BookingFastPath  # noqa: E402 - after Django is set up
+from smartclinic.booking.slot_marks import slot_list_refiner  # noqa: E402
 from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
 from smartclinic.core.heap import freeze_startup_heap  # noqa: E402
@@ -22,7 +23,11 @@ django_application = KeptThreadsASGIHandler()
 # Outside in: the micro-cache answers repeated public lists (MICROCACHE_*); load shedding with a
 # waiting room for the rush endpoints, in the event loop (ADMISSION_*); the booking request's
 # fast path (BOOKING_FAST_PATH); then Django.
-application = MicroCache(AdmissionASGIMiddleware(BookingFastPath(django_application)))
+_slot_list_refiner = slot_list_refiner()
+application = MicroCache(
+    AdmissionASGIMiddleware(BookingFastPath(django_application)),
+    refiners={"/api/v1/slots": _slot_list_refiner} if _slot_list_refiner is not None else None,
+)
 
 # What start-up loaded lives as long as the worker: out of the collector's full passes.
 freeze_startup_heap()

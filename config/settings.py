@@ -278,6 +278,9 @@ MICROCACHE_TTL_MS = env_int("MICROCACHE_TTL_MS", 1000)
 MICROCACHE_STALE_MS = env_int("MICROCACHE_STALE_MS", 5000)
 # Refreshes running at once per process (each holds a database connection; they skip admission).
 MICROCACHE_MAX_REFRESHING = env_int("MICROCACHE_MAX_REFRESHING", 2)
+# What the booking path learns about a slot's places ("slot full", a booking) is applied to the
+# cached slot lists until their next read, in every worker process (booking/slot_marks.py).
+SLOT_MARKS = env_bool("SLOT_MARKS", True)
 # Under ASGI, POST /api/v1/appointments with a bearer token skips Django's request stack
 # (smartclinic/booking/fastpath.py, ADR 0006); the same code books. 0 sends it through Django.
 BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)

@@ -9,6 +9,8 @@ the busy one sheds (measured with 8 keep-alive clients: one worker at 41% CPU, t
 and 503s from the busy one; ADR 0006). Here every worker binds its own socket to the same
 address with ``SO_REUSEPORT`` and the kernel spreads new connections evenly over them.
 Everything else is uvicorn's own supervisor (restarts, health checks, graceful shutdown).
+The supervisor also makes the workers' shared directory (``core.shared_log``): what one worker's
+bookings learn about slots' places reaches the slot lists the others serve.
 
 Each worker speaks HTTP with ``core.door.DoorProtocol`` (``--http door``): uvicorn's httptools
 protocol, except that a booking write admission control turns away is answered 503 at once,
@@ -18,12 +20,19 @@ without becoming an ASGI task. ``--http httptools`` gives uvicorn's own.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
+
+from smartclinic.core.shared_log import ENV_DIR, ENV_RINGS
 
 HTTP_PROTOCOLS = {"door": "smartclinic.core.door:DoorProtocol", "httptools": "httptools"}
 
@@ -59,6 +68,19 @@ def ensure_port_free(host: str, port: int) -> None:
             raise SystemExit(f"{host}:{port} is in use: {exc.strerror}") from exc
 
 
+@contextlib.contextmanager
+def shared_directory(workers: int) -> Iterator[None]:
+    """A directory for ``core.shared_log`` (one ring per worker), in memory where the system has
+    ``/dev/shm``, named to the workers in their environment and removed when the server stops."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+    directory = tempfile.mkdtemp(prefix="smartclinic-", dir=base)
+    os.environ[ENV_DIR], os.environ[ENV_RINGS] = directory, str(workers)
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run(config: uvicorn.Config) -> None:
     if config.workers <= 1:
         uvicorn.Server(config).run()
@@ -66,7 +88,8 @@ def run(config: uvicorn.Config) -> None:
     ensure_port_free(config.host, config.port)
     # The supervisor looks its worker class up in its own module when it starts or restarts one.
     multiprocess.Process = ReusePortProcess  # type: ignore[misc]
-    multiprocess.Multiprocess(config, sockets=[]).run()
+    with shared_directory(config.workers):
+        multiprocess.Multiprocess(config, sockets=[]).run()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -29,8 +29,10 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from smartclinic.booking import slot_marks
 from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_lookup
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
+from smartclinic.booking.errors import SlotFull
 from smartclinic.core.actor import Actor
 from smartclinic.core.errors import ApplicationError, retry_later_for
 from smartclinic.core.idempotency import key_is_valid
@@ -98,6 +100,7 @@ def book_request(
             if user is None:
                 return None
             actor = Actor(user=user, request_id=request_id, client_ip=address or None)
+            replay = stored is not None and stored.record is not None
             try:
                 status, body = book_for_caller(
                     actor=actor,
@@ -110,12 +113,17 @@ def book_request(
                     stored_as_read=stored,
                 )
             except ApplicationError as error:
+                if isinstance(error, SlotFull):
+                    slot_marks.learned(slot_id, at_most=0)
                 return _answer_of(error)
             except DatabaseError as error:
                 retry = retry_later_for(error)  # a deadlock or serialization failure: retryable
                 if retry is None:
                     raise
                 return _answer_of(retry)
+            if status == 201 and not replay and slot is not None:
+                # Read before this booking took its place (a twin's too, had it been stored then).
+                slot_marks.learned(slot_id, at_most=slot.capacity - slot.booked - 1)
             return status, body, []
     finally:
         _keep_or_drop(connection)

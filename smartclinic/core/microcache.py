@@ -22,6 +22,10 @@ An answer that changes at a known instant (the slot list when booking opens: ``b
 turns true) says so in ``X-Cache-Until`` (epoch seconds): it is not served from memory, fresh
 or stale, from that instant on, so that nobody is told "not open yet" after the release. The
 header is for this cache only and is not passed on.
+
+A path may have a refiner (``refiners``): what it serves from memory is then the refiner's
+``body_for(answer)``, the cached answer brought up to date with what the process learned since
+it was read (``booking.slot_marks``: the slot list with the places booked since).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -81,11 +85,20 @@ class Answer:
     body: bytes
     stored_at: float
     expires_at: float = float("inf")  # monotonic; from X-Cache-Until
+    read_at: float = 0.0  # monotonic: when the request that made it went in (before its reads)
+    scratch: dict[str, Any] = field(default_factory=dict)  # its refiner's, per answer
+
+
+class Refiner(Protocol):
+    """Serves a cached answer's body as it should be now (``booking.slot_marks``)."""
+
+    def body_for(self, answer: Answer) -> bytes: ...
 
 
 class MicroCache:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, refiners: dict[str, Refiner] | None = None) -> None:
         self.app = app
+        self.refiners = refiners or {}  # by path
         self.entries: dict[tuple[str, bytes, bytes], Answer] = {}
         self.pending: dict[tuple[str, bytes, bytes], asyncio.Future[Answer | None]] = {}
         self.hits = 0
@@ -112,21 +125,21 @@ class MicroCache:
             answer = None  # it was right only until then
         age = now - answer.stored_at if answer is not None else None
         if answer is not None and age is not None and age < settings.MICROCACHE_TTL_MS / 1000:
-            return await self._hit(answer, send)
+            return await self._hit(answer, send, scope["path"])
         usable = answer if age is not None and age < settings.MICROCACHE_STALE_MS / 1000 else None
         waiting = self.pending.get(key)
         if waiting is not None:  # someone is already asking
             if usable is not None:
-                return await self._hit(usable, send)
+                return await self._hit(usable, send, scope["path"])
             shared = await asyncio.shield(waiting)
             if shared is not None:
-                return await self._hit(shared, send)
+                return await self._hit(shared, send, scope["path"])
             return await self.app(scope, receive, send)
         if self.refreshing >= settings.MICROCACHE_MAX_REFRESHING:
             # Enough refreshes run in this process already: serve what there is, or take the
             # ordinary way in (admission control may shed it).
             if usable is not None:
-                return await self._hit(usable, send)
+                return await self._hit(usable, send, scope["path"])
             return await self.app(scope, receive, send)
         future: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
         self.pending[key] = future  # before any await: one refresh per key
@@ -136,7 +149,7 @@ class MicroCache:
             task = asyncio.create_task(self._refresh(key, future, priority_scope, _empty_body(), None))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-            return await self._hit(usable, send)
+            return await self._hit(usable, send, scope["path"])
         await self._refresh(key, future, priority_scope, receive, send)
 
     async def _refresh(
@@ -164,9 +177,17 @@ class MicroCache:
             if self.pending.get(key) is future:
                 del self.pending[key]
 
-    async def _hit(self, answer: Answer, send: Send) -> None:
+    async def _hit(self, answer: Answer, send: Send, path: str) -> None:
         self.hits += 1
-        await self._replay(answer, send)
+        refiner = self.refiners.get(path)
+        if refiner is None:
+            return await self._replay(answer, send, answer.body)
+        try:
+            body = refiner.body_for(answer)
+        except Exception:  # a hint gone wrong must not cost the answer itself
+            logger.exception("micro-cache: refining %s failed", path)
+            body = answer.body
+        await self._replay(answer, send, body)
 
     async def _fetch(self, scope: Scope, receive: Receive, send: Send | None) -> Answer | None:
         """Pass the request on (forwarding its answer as it comes, unless ``send`` is ``None``:
@@ -196,17 +217,21 @@ class MicroCache:
             if send is not None:
                 await send(message)
 
+        read_at = time.monotonic()
         await self.app(scope, receive, capture)
         if not cacheable or not start:
             return None
         stored_at = time.monotonic()
         expires_at = stored_at + (min(until) - time.time()) if until else float("inf")
-        return Answer(start["status"], list(start.get("headers") or []), b"".join(chunks), stored_at, expires_at)
+        headers = list(start.get("headers") or [])
+        return Answer(start["status"], headers, b"".join(chunks), stored_at, expires_at, read_at)
 
     @staticmethod
-    async def _replay(answer: Answer, send: Send) -> None:
+    async def _replay(answer: Answer, send: Send, body: bytes) -> None:
         age = str(int(time.monotonic() - answer.stored_at)).encode()
-        await send(
-            {"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, (b"age", age)]}
-        )
-        await send({"type": "http.response.body", "body": answer.body})
+        headers = answer.headers
+        if body is not answer.body:
+            length = str(len(body)).encode()
+            headers = [(name, length if name.lower() == b"content-length" else value) for name, value in headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": [*headers, (b"age", age)]})
+        await send({"type": "http.response.body", "body": body})

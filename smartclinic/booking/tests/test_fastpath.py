@@ -16,8 +16,10 @@ from django.core.asgi import get_asgi_application
 from django.db import OperationalError, ProgrammingError
 
 from smartclinic.audit.models import AuditEntry
+from smartclinic.booking import slot_marks
 from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking
 from smartclinic.booking.models import Appointment, PersonQuota
+from smartclinic.booking.slot_marks import SlotMarks
 from smartclinic.core import clock
 from smartclinic.core.actor import Actor
 from smartclinic.core.models import IdempotencyRecord
@@ -424,3 +426,39 @@ def test_a_database_error_that_a_retry_would_not_mend_is_still_a_500(api, clinic
     monkeypatch.setattr("smartclinic.booking.booking_request.services.appointment_book", broken)
     response = api(user, language="en").post("/appointments", {"slot_id": str(clinic["slots"][0].public_id)})
     assert response.status_code == 500 and response.json()["code"] == "core.internal_error"
+
+
+@pytest.fixture
+def marks(monkeypatch):
+    fresh = SlotMarks()
+    monkeypatch.setattr(slot_marks, "_process_marks", fresh)
+    return fresh
+
+
+def test_what_a_booking_learns_of_its_slot_is_marked_for_the_slot_lists(asgi, clinic, student, patient, marks):
+    _, _, token = student
+    slot = clinic["slots"][0]
+
+    booked = asgi({"slot_id": str(slot.public_id)}, token=token, key="mark-1")
+
+    assert booked.status == 201
+    assert marks.bounds[str(slot.public_id)][0] == slot.capacity - 1  # as read, less its own place
+    learned = marks.version
+    assert asgi({"slot_id": str(slot.public_id)}, token=token, key="mark-1").status == 201
+    assert marks.version == learned  # a repeated key's answer learns nothing of the slot now
+
+    other_user, _ = patient()
+    other_token = token_issue(actor=Actor.of(other_user), user=other_user).raw
+    full = _filled(clinic["slots"][1])
+    refused = asgi({"slot_id": str(full.public_id)}, token=other_token, key="mark-2")
+
+    assert refused.status == 409 and refused.data["code"] == "booking.slot_full"
+    assert marks.bounds[str(full.public_id)][0] == 0
+
+
+def test_turned_off_the_booking_marks_nothing(asgi, clinic, student, marks, settings):
+    settings.SLOT_MARKS = False
+    _, _, token = student
+
+    assert asgi({"slot_id": str(clinic["slots"][0].public_id)}, token=token).status == 201
+    assert marks.bounds == {}

@@ -1,4 +1,5 @@
-"""A bare ASGI application answering with its process id (for the server launcher's test)."""
+"""A bare ASGI application answering with its process id, or at ``/shared`` with the shared
+directory its server gave it (for the server launcher's test)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    body = str(os.getpid()).encode()
+    if scope["path"] == "/shared":
+        body = f"{os.environ.get('SMARTCLINIC_SHARED_DIR')} {os.environ.get('SMARTCLINIC_SHARED_RINGS')}".encode()
+    else:
+        body = str(os.getpid()).encode()
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]}
     )

@@ -21,8 +21,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answer(port: int) -> str:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Connection": "close"})
+def _answer(port: int, path: str = "/") -> str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Connection": "close"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.read().decode()
 
@@ -52,9 +52,13 @@ def test_new_connections_are_spread_over_every_worker():
         answered_by = {_answer(port) for _ in range(40)}
         assert len(answered_by) == 2
         assert str(server.pid) not in answered_by  # the supervisor itself does not listen
+        # the workers share a directory (core.shared_log), one ring each
+        shared, rings = _answer(port, "/shared").split()
+        assert os.path.isdir(shared) and rings == "2"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    assert not os.path.exists(shared)  # removed when the server stopped
 
 
 def test_options_become_uvicorn_settings():
