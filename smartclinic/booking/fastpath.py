@@ -122,7 +122,8 @@ def book_request(
                     raise
                 return _answer_of(retry)
             if status == 201 and not replay and slot is not None:
-                # Read before this booking took its place (a twin's too, had it been stored then).
+                # The slot was read before this booking took its place: now it has at most that
+                # many less one. (A replay is not marked: its read may already count its place.)
                 slot_marks.learned(slot_id, at_most=slot.capacity - slot.booked - 1)
             return status, body, []
     finally:
