@@ -68,8 +68,9 @@ class _Ring:
         for index in range(start, head):
             offset = HEAD.size + (index % self.capacity) * self.record_size
             records.append(self.map[offset : offset + self.record_size])
-        if self.head() - self.capacity + 1 > start:  # lapped while reading: drop what may be torn
-            records = records[self.head() - self.capacity + 1 - start :]
+        trusted_from = self.head() - self.capacity + 1
+        if trusted_from > start:  # lapped while reading: drop what may be torn
+            records = records[trusted_from - start :]
         self.cursor = head
         return records
 

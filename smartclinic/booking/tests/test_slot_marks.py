@@ -136,3 +136,28 @@ def test_turned_off_there_is_no_refiner(settings):
     assert slot_marks.slot_list_refiner() is None
     settings.SLOT_MARKS = True
     assert isinstance(slot_marks.slot_list_refiner(), SlotListRefiner)
+
+
+def test_a_refiner_that_fails_costs_the_hint_not_the_answer(settings, caplog):
+    settings.MICROCACHE_PATHS = ["/api/v1/slots"]
+    settings.MICROCACHE_TTL_MS = 60_000
+    _ids, body = _listing(1)
+
+    async def origin(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    class Broken:
+        def body_for(self, answer: Any) -> bytes:
+            raise RuntimeError("broken")
+
+    app = MicroCache(origin, refiners={"/api/v1/slots": Broken()})
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/slots", "query_string": b"", "headers": []}
+
+    async def twice() -> list[tuple[int, bytes, dict[bytes, bytes]]]:
+        return [await asgi_get(app, scope), await asgi_get(app, scope)]
+
+    _first, (status, served, _headers) = asyncio.run(twice())
+
+    assert status == 200 and served == body  # from memory, as it was read
+    assert "refining /api/v1/slots failed" in caplog.text

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from smartclinic.core.shared_log import ENV_DIR, ENV_RINGS
+
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     if scope["path"] == "/shared":
-        body = f"{os.environ.get('SMARTCLINIC_SHARED_DIR')} {os.environ.get('SMARTCLINIC_SHARED_RINGS')}".encode()
+        body = f"{os.environ.get(ENV_DIR)} {os.environ.get(ENV_RINGS)}".encode()
     else:
         body = str(os.getpid()).encode()
     await send(
