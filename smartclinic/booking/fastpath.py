@@ -34,6 +34,7 @@ from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_loo
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.booking.errors import SlotFull
 from smartclinic.core.actor import Actor
+from smartclinic.core.asgi_body import read_body, replaying
 from smartclinic.core.errors import ApplicationError, retry_later_for
 from smartclinic.core.idempotency import key_is_valid
 from smartclinic.core.middleware import request_id_from
@@ -76,6 +77,15 @@ def parse_booking(body: bytes) -> UUID | None:
         return UUID(data["slot_id"])
     except ValueError:
         return None
+
+
+def worth_a_wait(body: bytes) -> bool:
+    """For admission control (``ADMISSION_HOPEFUL_*``): whether a booking is worth a short wait
+    for a place rather than being turned away at once. Not when this process knows its slot to
+    be full (``booking.slot_marks``): it would only be refused, and the places go to bookings
+    that can succeed (ADR 0006, session 16). Nor when the body is not the plain booking."""
+    slot_id = parse_booking(body)
+    return slot_id is not None and not slot_marks.known_full(slot_id)
 
 
 def book_request(
@@ -182,10 +192,10 @@ class BookingFastPath:
         headers = dict(scope.get("headers") or ())
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = authorization.partition(" ")
-        body, complete = await self._read_body(receive)
+        body, complete = await read_body(receive, limit=MAX_BODY)
         slot_id = parse_booking(body) if complete else None
         if scheme.lower() != "bearer" or not token.strip() or slot_id is None:
-            return await self.app(scope, self._replay(body, complete, receive), send)
+            return await self.app(scope, replaying(body, complete, receive), send)
         key = headers.get(b"idempotency-key")
         request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
         client = scope.get("client") or ("", 0)
@@ -199,7 +209,7 @@ class BookingFastPath:
             request_id=request_id,
         )
         if answer is None:
-            return await self.app(scope, self._replay(body, complete, receive), send)
+            return await self.app(scope, replaying(body, complete, receive), send)
         status, payload, extra = answer
         content = json.dumps(payload, ensure_ascii=False).encode()
         await send(
@@ -219,34 +229,3 @@ class BookingFastPath:
             }
         )
         await send({"type": "http.response.body", "body": content})
-
-    @staticmethod
-    async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-        """Up to ``MAX_BODY`` bytes; ``complete`` is false when there is more (left to Django)."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return b"".join(chunks), False
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks), True
-            if size > MAX_BODY:
-                return b"".join(chunks), False
-
-    @staticmethod
-    def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
-        """A ``receive`` that gives Django the body already read, then the rest of the stream."""
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": not complete}
-            return await receive()
-
-        return replay

@@ -30,6 +30,9 @@ from smartclinic.core.shared_log import SharedLog
 
 RECORD = struct.Struct("<16sid")  # slot public id, at most this many places, when (monotonic)
 MAX_MARKS = 20_000
+# How long "full" counts as known for admission control (``known_full``): a cancellation may
+# free a place since, so an older mark no longer says the slot is full.
+FULL_KNOWN_FOR = 10.0
 
 
 class CachedAnswer(Protocol):
@@ -69,6 +72,11 @@ class SlotMarks:
         for record in self.shared.read_new():
             raw, at_most, at = RECORD.unpack(record)
             self._note(str(UUID(bytes=raw)), at_most, at)
+
+    def full_since(self, public_id: UUID, since: float) -> bool:
+        """Whether the slot was learned to have no place left at or after ``since`` (monotonic)."""
+        known = self.bounds.get(str(public_id))
+        return known is not None and known[0] == 0 and known[1] >= since
 
     def _note(self, key: str, at_most: int, at: float) -> None:
         with self._lock:
@@ -159,6 +167,16 @@ def learned(public_id: UUID, *, at_most: int) -> None:
     """The booking path learned that a slot has at most ``at_most`` places left (now)."""
     if settings.SLOT_MARKS:
         process_marks().mark(public_id, at_most)
+
+
+def known_full(public_id: UUID) -> bool:
+    """Whether this process (or another worker of the server) learned within ``FULL_KNOWN_FOR``
+    that the slot has no place left. False when the marks are turned off."""
+    if not settings.SLOT_MARKS:
+        return False
+    marks = process_marks()
+    marks.absorb()
+    return marks.full_since(public_id, time.monotonic() - FULL_KNOWN_FOR)
 
 
 def slot_list_refiner() -> SlotListRefiner | None:

@@ -51,6 +51,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from smartclinic.core.asgi_body import read_body, replaying
+
 logger = logging.getLogger("smartclinic.admission")
 
 OVERLOADED_CODE = "core.overloaded"
@@ -139,25 +141,40 @@ class WaitingRoom:
 
     A rush is a spike: the requests that wait a few hundred milliseconds are served as soon as
     a place frees, so the workers never idle between a shed and its return, while the wait
-    (and with it the answer's latency) stays bounded. Created per process, used from its loop."""
+    (and with it the answer's latency) stays bounded. Created per process, used from its loop.
 
-    def __init__(self, places: int, *, max_waiting: int, max_wait: float) -> None:
+    Besides, up to ``hopeful_waiting`` requests judged worth it (``enter(hopeful=True)``: a
+    booking that can still succeed) may wait for at most ``hopeful_wait`` seconds, in line with
+    the others."""
+
+    def __init__(
+        self,
+        places: int,
+        *,
+        max_waiting: int,
+        max_wait: float,
+        hopeful_waiting: int = 0,
+        hopeful_wait: float = 0.0,
+    ) -> None:
         self.places = places
         self.max_waiting = max_waiting
         self.max_wait = max_wait
+        self.hopeful_waiting = hopeful_waiting
+        self.hopeful_wait = hopeful_wait
         self.inside = 0
         self.waiting = 0
+        self.waiting_hopefully = 0
         self._semaphore: asyncio.Semaphore | None = None
 
-    async def enter(self) -> bool:
+    async def enter(self, *, hopeful: bool = False) -> bool:
         if self.places <= 0:  # no limit
             self.inside += 1
             return True
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.places)
         if self._semaphore.locked():
-            if self.waiting >= self.max_waiting or self.max_wait <= 0:
-                return False
+            if not self.may_wait():
+                return await self._wait_hopefully() if hopeful and self.may_wait(hopeful=True) else False
             self.waiting += 1
             try:
                 await asyncio.wait_for(self._semaphore.acquire(), self.max_wait)
@@ -170,11 +187,32 @@ class WaitingRoom:
         self.inside += 1
         return True
 
-    def full(self) -> bool:
-        """Whether ``enter`` would turn the next one away at once."""
-        if self.places <= 0 or self._semaphore is None or not self._semaphore.locked():
+    async def _wait_hopefully(self) -> bool:
+        assert self._semaphore is not None
+        self.waiting_hopefully += 1
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), self.hopeful_wait)
+        except TimeoutError:
             return False
-        return self.waiting >= self.max_waiting or self.max_wait <= 0
+        finally:
+            self.waiting_hopefully -= 1
+        self.inside += 1
+        return True
+
+    def may_wait(self, *, hopeful: bool = False) -> bool:
+        """Whether one more may wait for a place (of the hopeful ones, with ``hopeful``)."""
+        if hopeful:
+            return self.hopeful_wait > 0 and self.waiting_hopefully < self.hopeful_waiting
+        return self.max_wait > 0 and self.waiting < self.max_waiting
+
+    def taken(self) -> bool:
+        """Whether every place is taken (or promised to one waiting)."""
+        return self.places > 0 and self._semaphore is not None and self._semaphore.locked()
+
+    def full(self, *, hopeful: bool = False) -> bool:
+        """Whether ``enter`` would turn the next one away at once (``hopeful``: if judged worth
+        a wait)."""
+        return self.taken() and not self.may_wait() and not (hopeful and self.may_wait(hopeful=True))
 
     def leave(self) -> None:
         self.inside -= 1
@@ -275,7 +313,23 @@ def waiting_room_from_settings(places: int) -> WaitingRoom:
         places,
         max_waiting=max(0, int(settings.ADMISSION_MAX_WAITING)),
         max_wait=max(0, int(settings.ADMISSION_MAX_WAIT_MS)) / 1000,
+        hopeful_waiting=max(0, int(settings.ADMISSION_HOPEFUL_WAITING)),
+        hopeful_wait=max(0, int(settings.ADMISSION_HOPEFUL_WAIT_MS)) / 1000,
     )
+
+
+Judge = Callable[[bytes], bool]
+
+# The most of a body read to judge it (a booking is about 60 bytes).
+JUDGED_BODY_LIMIT = 1024
+
+
+def _judged_worth_a_wait(judge: Judge, body: bytes) -> bool:
+    try:
+        return judge(body)
+    except Exception:  # a hint gone wrong: the request is treated as before (no wait)
+        logger.exception("admission: judging a request's body failed")
+        return False
 
 
 class AdmissionASGIMiddleware:
@@ -284,13 +338,21 @@ class AdmissionASGIMiddleware:
     for at most ``ADMISSION_MAX_WAIT_MS``; the rest get 503 from the event loop. Everything
     else passes straight through.
 
+    A write to a path with a judge (``judges``: path -> judge of its body) that finds every
+    place taken has its body read and judged: if the judge finds it worth it (a booking for a
+    slot not known to be full), it may wait for a place among ``ADMISSION_HOPEFUL_WAITING``
+    others for at most ``ADMISSION_HOPEFUL_WAIT_MS``. Under a flood those few are waiting
+    already and the rest are shed at once, as before; in the lulls between bursts a booking
+    that can still succeed gets in instead of going to the back of the virtual queue.
+
     No ``X-Request-Start`` budget here: in a flood the event loop itself falls behind, every
     request it reads is already "late", and shedding all of them would leave the workers idle.
     A request that finds a place, or one within the wait, is served (its wait is bounded); one
     that does not is answered at once."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, judges: dict[str, Judge] | None = None) -> None:
         self.app = app
+        self.judges = judges or {}
         self.shedder = Shedder("admission")
         self._room: WaitingRoom | None = None
         self._prefixes: tuple[str, ...] | None = None
@@ -315,13 +377,22 @@ class AdmissionASGIMiddleware:
     def retry_after(self, minimum: int) -> int:
         return self.shedder.retry_after(minimum)
 
+    def _judge_of(self, scope: dict[str, Any]) -> Judge | None:
+        """The judge of a write's body, when its path has one."""
+        if scope["method"] in ("GET", "HEAD"):
+            return None
+        return self.judges.get(scope["path"])
+
     def door_answer(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         """The 503 (headers, body) this layer would answer a write to one of its paths with,
         decided before the request has even become an ASGI task (``core.door``); ``None`` when
-        it might be admitted, or might be served by the micro-cache in front (a read)."""
+        it might be admitted, or might be served by the micro-cache in front (a read), or might
+        be judged worth a wait once its body is read."""
         if scope["method"] in ("GET", "HEAD") or scope.get(PRIORITY):
             return None
-        if not scope["path"].startswith(self.prefixes) or not self.room.full():
+        if not scope["path"].startswith(self.prefixes):
+            return None
+        if not self.room.full(hopeful=self._judge_of(scope) is not None):
             return None
         return self.shedder.answer(dict(scope.get("headers") or ()), busy=self.room.inside)
 
@@ -336,7 +407,13 @@ class AdmissionASGIMiddleware:
             scope[ADMITTED] = True  # not shed here, nor by the queue budget behind
             return await self.app(scope, receive, send)
         room = self.room
-        if not await room.enter():
+        hopeful = False
+        judge = self._judge_of(scope)
+        if judge is not None and room.full() and not room.full(hopeful=True):  # a wait, if worth it
+            body, complete = await read_body(receive, limit=JUDGED_BODY_LIMIT)
+            receive = replaying(body, complete, receive)
+            hopeful = complete and _judged_worth_a_wait(judge, body)
+        if not await room.enter(hopeful=hopeful):
             return await self.shedder.shed(dict(scope.get("headers") or ()), send, busy=room.inside)
         scope[ADMITTED] = True  # its wait behind the others is bounded by the waiting room
         try:

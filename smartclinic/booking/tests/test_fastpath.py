@@ -17,7 +17,7 @@ from django.db import OperationalError, ProgrammingError
 
 from smartclinic.audit.models import AuditEntry
 from smartclinic.booking import slot_marks
-from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking
+from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking, worth_a_wait
 from smartclinic.booking.models import Appointment, PersonQuota
 from smartclinic.booking.slot_marks import SlotMarks
 from smartclinic.core import clock
@@ -462,3 +462,26 @@ def test_turned_off_the_booking_marks_nothing(asgi, clinic, student, marks, sett
 
     assert asgi({"slot_id": str(clinic["slots"][0].public_id)}, token=token).status == 201
     assert marks.bounds == {}
+
+
+def test_a_booking_is_worth_a_wait_unless_its_slot_is_known_to_be_full(marks, monkeypatch):
+    free, full = uuid.uuid4(), uuid.uuid4()
+    marks.mark(free, 2)
+    marks.mark(full, 0)
+
+    assert worth_a_wait(json.dumps({"slot_id": str(free)}).encode())
+    assert worth_a_wait(json.dumps({"slot_id": str(uuid.uuid4())}).encode())  # nothing known
+    assert not worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert not worth_a_wait(b'{"slot_id": "not a slot"}')  # not the plain booking: no wait
+
+    # "Full" is known only for a while: a cancellation may have freed a place since.
+    monkeypatch.setattr(slot_marks, "FULL_KNOWN_FOR", 0.0)
+    assert worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+
+
+def test_turned_off_the_marks_make_no_booking_unworthy_of_a_wait(marks, settings):
+    full = uuid.uuid4()
+    marks.mark(full, 0)
+    settings.SLOT_MARKS = False
+
+    assert worth_a_wait(json.dumps({"slot_id": str(full)}).encode())

@@ -279,3 +279,128 @@ def test_asgi_waiting_room_sheds_who_waited_too_long(settings):
     shed, waited = asyncio.run(scenario())
     assert shed[0]["status"] == 503
     assert 0.02 <= waited < 0.5
+
+
+def _hopeful_app(settings, *, waiting: int = 1, wait_ms: int = 500, judge=None):
+    """One place, no waiting room; bookings with the body ``hopeful`` judged worth a wait."""
+    import asyncio
+
+    from smartclinic.core.admission import AdmissionASGIMiddleware
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 1
+    settings.ADMISSION_MAX_WAIT_MS = 0
+    settings.ADMISSION_HOPEFUL_WAITING = waiting
+    settings.ADMISSION_HOPEFUL_WAIT_MS = wait_ms
+    settings.ADMISSION_RETRY_AFTER_MAX = 1
+    release = asyncio.Event()
+    bodies: list[bytes] = []
+
+    async def booking_app(scope, receive, send):
+        message = await receive()
+        bodies.append(message["body"])
+        if message["body"] == b"slow":
+            await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = AdmissionASGIMiddleware(
+        booking_app, judges={"/api/v1/appointments": judge or (lambda body: body == b"hopeful")}
+    )
+    return app, release, bodies
+
+
+async def _book(app, body: bytes, path: str = "/api/v1/appointments"):
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(_scope(path), receive, send)
+    return sent[0]["status"]
+
+
+def test_a_booking_judged_worth_it_waits_for_a_place_and_one_that_is_not_is_shed(settings):
+    import asyncio
+
+    app, release, bodies = _hopeful_app(settings)
+
+    async def scenario():
+        first = asyncio.create_task(_book(app, b"slow"))  # takes the one place
+        await asyncio.sleep(0.01)
+        hopeless = await asyncio.wait_for(_book(app, b"hopeless"), timeout=0.05)
+        waiting = asyncio.create_task(_book(app, b"hopeful"))
+        await asyncio.sleep(0.01)
+        assert app.room.waiting_hopefully == 1
+        beyond = await asyncio.wait_for(_book(app, b"hopeful"), timeout=0.05)  # one may wait
+        release.set()
+        return hopeless, beyond, await first, await waiting
+
+    hopeless, beyond, first, waited = asyncio.run(scenario())
+    assert (hopeless, beyond, first, waited) == (503, 503, 201, 201)
+    assert bodies == [b"slow", b"hopeful"]  # the one that waited reached the app, body and all
+    assert app.in_flight == 0 and app.room.waiting_hopefully == 0
+
+
+def test_a_hopeful_wait_is_bounded_and_free_places_need_no_judging(settings):
+    import asyncio
+
+    judged: list[bytes] = []
+
+    def judge(body: bytes) -> bool:
+        judged.append(body)
+        return True
+
+    app, release, _bodies = _hopeful_app(settings, wait_ms=30, judge=judge)
+
+    async def scenario():
+        first = asyncio.create_task(_book(app, b"slow"))
+        await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        shed = await _book(app, b"hopeful")
+        waited = asyncio.get_running_loop().time() - started
+        release.set()
+        return shed, waited, await first
+
+    shed, waited, first = asyncio.run(scenario())
+    assert shed == 503 and 0.02 <= waited < 0.5 and first == 201
+    assert judged == [b"hopeful"]  # the first found a free place: not read ahead, not judged
+
+
+def test_turned_off_or_failing_a_judge_sheds_as_before(settings, caplog):
+    import asyncio
+
+    def broken(body: bytes) -> bool:
+        raise ValueError("broken")
+
+    for waiting, judge in ((0, None), (1, broken)):
+        app, release, bodies = _hopeful_app(settings, waiting=waiting, judge=judge)
+
+        async def scenario(app=app, release=release):
+            first = asyncio.create_task(_book(app, b"slow"))
+            await asyncio.sleep(0.01)
+            shed = await asyncio.wait_for(_book(app, b"hopeful"), timeout=0.05)
+            release.set()
+            return shed, await first
+
+        assert asyncio.run(scenario()) == (503, 201)
+        assert bodies == [b"slow"]
+    assert "judging a request's body failed" in caplog.text
+
+
+def test_a_write_to_a_path_without_a_judge_is_not_read_ahead_nor_kept_waiting(settings):
+    import asyncio
+
+    app, release, bodies = _hopeful_app(settings)
+
+    async def scenario():
+        first = asyncio.create_task(_book(app, b"slow"))
+        await asyncio.sleep(0.01)
+        shed = await asyncio.wait_for(_book(app, b"hopeful", path="/api/v1/slots"), timeout=0.05)
+        release.set()
+        return shed, await first
+
+    assert asyncio.run(scenario()) == (503, 201)
+    assert bodies == [b"slow"]

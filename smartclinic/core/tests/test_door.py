@@ -195,3 +195,29 @@ async def test_a_connection_that_asked_to_close_is_closed_after_the_door_answer(
     assert transport.closed
     release.set()
     await _settle()
+
+
+@in_a_loop
+async def test_a_write_that_may_be_worth_a_wait_is_left_to_the_admission_layer(door, settings):
+    settings.ADMISSION_HOPEFUL_WAITING = 1
+    settings.ADMISSION_HOPEFUL_WAIT_MS = 500
+    config, calls, release = door
+    layer = admission_layer(config.loaded_app)
+    layer.judges = {"/api/v1/appointments": lambda body: body == b'{"slot_id": "hopeful"}'}
+    await _take_the_one_place(config)
+
+    waiting, waiting_transport = _connect(config)
+    waiting.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "hopeful"}'))
+    await _settle()
+    assert waiting.tasks and not waiting_transport.take()  # not shed at the door: it waits
+    assert layer.room.waiting_hopefully == 1
+
+    beyond, transport = _connect(config)
+    beyond.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "hopeful"}'))
+    [(status, _headers, _body)] = transport.take()
+    assert status == 503 and not beyond.tasks  # the hopeful may wait no more: shed at the door
+
+    release.set()
+    await _settle()
+    assert [s for s, _, _ in waiting_transport.take()] == [201]
+    assert calls == ["POST /api/v1/appointments"] * 2
