@@ -57,7 +57,6 @@ logger = logging.getLogger("smartclinic.admission")
 
 OVERLOADED_CODE = "core.overloaded"
 PEAK_WINDOW = 30
-PACE_WINDOW = 8  # requests: how long they held a place tells the waiting room's pace
 ADMITTED = "smartclinic.admitted"
 # Set by the micro-cache on its one refresh of a shared answer (smartclinic/core/microcache.py):
 # never shed, or the cache would not fill in the rush it is for.
@@ -146,11 +145,7 @@ class WaitingRoom:
 
     Besides, up to ``hopeful_waiting`` requests judged worth it (``enter(hopeful=True)``: a
     booking that can still succeed) may wait for at most ``hopeful_wait`` seconds, in line with
-    the others, as long as they can expect to get in within it: a place frees about every
-    ``held / places`` seconds, ``held`` being how long the last ``PACE_WINDOW`` requests held
-    theirs (``leave(held=...)``). When the requests inside are slow, a wait would only delay
-    the 503 (and the excess must be answered within 50 ms): few or none may wait; when they are
-    quick, as in the lulls and bursts after a rush's flood, the hopeful get in."""
+    the others."""
 
     def __init__(
         self,
@@ -170,7 +165,6 @@ class WaitingRoom:
         self.waiting = 0
         self.waiting_hopefully = 0
         self._semaphore: asyncio.Semaphore | None = None
-        self._held: deque[float] = deque(maxlen=PACE_WINDOW)  # how long the last ones held a place (s)
 
     async def enter(self, *, hopeful: bool = False) -> bool:
         if self.places <= 0:  # no limit
@@ -206,16 +200,10 @@ class WaitingRoom:
         return True
 
     def may_wait(self, *, hopeful: bool = False) -> bool:
-        """Whether one more may wait for a place (of the hopeful ones, with ``hopeful``: if it
-        can expect to get in within the wait, at the pace places have been freed lately)."""
-        if not hopeful:
-            return self.max_wait > 0 and self.waiting < self.max_waiting
-        if self.hopeful_wait <= 0 or self.waiting_hopefully >= self.hopeful_waiting:
-            return False
-        if not self._held:
-            return True  # nothing seen yet to tell the pace by
-        pace = sum(self._held) / len(self._held) / max(self.places, 1)  # seconds between places freed
-        return (self.waiting + self.waiting_hopefully + 1) * pace <= self.hopeful_wait
+        """Whether one more may wait for a place (of the hopeful ones, with ``hopeful``)."""
+        if hopeful:
+            return self.hopeful_wait > 0 and self.waiting_hopefully < self.hopeful_waiting
+        return self.max_wait > 0 and self.waiting < self.max_waiting
 
     def taken(self) -> bool:
         """Whether every place is taken (or promised to one waiting)."""
@@ -226,11 +214,8 @@ class WaitingRoom:
         a wait)."""
         return self.taken() and not self.may_wait() and not (hopeful and self.may_wait(hopeful=True))
 
-    def leave(self, *, held: float | None = None) -> None:
-        """A place is given up, after ``held`` seconds when the caller timed it."""
+    def leave(self) -> None:
         self.inside -= 1
-        if held is not None:
-            self._held.append(held)
         if self._semaphore is not None:
             self._semaphore.release()
 
@@ -431,9 +416,8 @@ class AdmissionASGIMiddleware:
         if not await room.enter(hopeful=hopeful):
             return await self.shedder.shed(dict(scope.get("headers") or ()), send, busy=room.inside)
         scope[ADMITTED] = True  # its wait behind the others is bounded by the waiting room
-        entered = time.monotonic()
         try:
             await self.app(scope, receive, send)
         finally:
-            room.leave(held=time.monotonic() - entered)
+            room.leave()
             self.shedder.served()

@@ -404,30 +404,3 @@ def test_a_write_to_a_path_without_a_judge_is_not_read_ahead_nor_kept_waiting(se
 
     assert asyncio.run(scenario()) == (503, 201)
     assert bodies == [b"slow"]
-
-
-def test_the_hopeful_may_wait_only_while_places_free_fast_enough_to_get_in_within_the_wait():
-    import asyncio
-
-    from smartclinic.core.admission import PACE_WINDOW, WaitingRoom
-
-    room = WaitingRoom(2, max_waiting=0, max_wait=0, hopeful_waiting=4, hopeful_wait=0.02)
-
-    async def fill() -> None:
-        while not room.taken():
-            assert await room.enter()
-
-    asyncio.run(fill())
-    assert room.may_wait(hopeful=True) and not room.may_wait()  # nothing seen yet: it may
-    assert room.full() and not room.full(hopeful=True)
-
-    room.leave(held=0.1)  # a place held 100 ms: with two, one frees every 50 ms, past the wait
-    asyncio.run(fill())
-    assert not room.may_wait(hopeful=True) and room.full(hopeful=True)
-
-    for _ in range(PACE_WINDOW):  # quick ones: a place frees every 7.5 ms
-        room.leave(held=0.015)
-        asyncio.run(fill())
-    assert room.may_wait(hopeful=True)
-    room.waiting_hopefully = 2  # a third would get in after about 22.5 ms: past the wait
-    assert not room.may_wait(hopeful=True)
