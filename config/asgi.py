@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)  # as get_asgi_application() does
 
 from smartclinic.booking.booking_request import BOOK_PATH  # noqa: E402 - after Django is set up
-from smartclinic.booking.fastpath import BookingFastPath, worth_a_wait  # noqa: E402
+from smartclinic.booking.fastpath import BookingFastPath, BookingJudge  # noqa: E402
 from smartclinic.booking.slot_marks import slot_list_refiner  # noqa: E402
 from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
@@ -22,12 +22,12 @@ from smartclinic.core.microcache import MicroCache  # noqa: E402
 django_application = KeptThreadsASGIHandler()
 
 # Outside in: the micro-cache answers repeated public lists (MICROCACHE_*); load shedding with a
-# waiting room for the rush endpoints, in the event loop (ADMISSION_*), where a booking that can
-# still succeed may wait for a place (ADMISSION_HOPEFUL_*); the booking request's fast path
-# (BOOKING_FAST_PATH); then Django.
+# waiting room for the rush endpoints, in the event loop (ADMISSION_*), where, while slots sell
+# out, a booking that can still succeed may wait for a place (ADMISSION_HOPEFUL_*); the booking
+# request's fast path (BOOKING_FAST_PATH); then Django.
 _slot_list_refiner = slot_list_refiner()
 application = MicroCache(
-    AdmissionASGIMiddleware(BookingFastPath(django_application), judges={BOOK_PATH: worth_a_wait}),
+    AdmissionASGIMiddleware(BookingFastPath(django_application), judges={BOOK_PATH: BookingJudge()}),
     refiners={"/api/v1/slots": _slot_list_refiner} if _slot_list_refiner is not None else None,
 )
 

@@ -257,10 +257,10 @@ ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 4)
 # the threads busy, and a shed then answers in 14 ms at p99 instead of 61-70 ms.
 ADMISSION_MAX_WAITING = env_int("ADMISSION_MAX_WAITING", 64)
 ADMISSION_MAX_WAIT_MS = env_int("ADMISSION_MAX_WAIT_MS", 0)
-# A booking for a slot the process does not know to be full may wait for a place instead, among
-# at most ADMISSION_HOPEFUL_WAITING others, for at most ADMISSION_HOPEFUL_WAIT_MS (well under the
-# 50 ms in which the excess must be answered): the places go to bookings that can succeed first;
-# a booking bound for a full slot is shed as before (ADR 0006, session 16). 0 turns it off.
+# While slots are selling out, a booking for a slot the process does not know to be full may
+# wait for a place instead, among at most ADMISSION_HOPEFUL_WAITING others, for at most
+# ADMISSION_HOPEFUL_WAIT_MS: the places go to bookings that can succeed first; one bound for a
+# full slot is shed as before (ADR 0006, session 16). 0 turns it off.
 ADMISSION_HOPEFUL_WAITING = env_int("ADMISSION_HOPEFUL_WAITING", 4)
 ADMISSION_HOPEFUL_WAIT_MS = env_int("ADMISSION_HOPEFUL_WAIT_MS", 20)
 # Under ASGI the Retry-After of a shed is its place in a virtual queue served at the process's

@@ -79,13 +79,19 @@ def parse_booking(body: bytes) -> UUID | None:
         return None
 
 
-def worth_a_wait(body: bytes) -> bool:
-    """For admission control (``ADMISSION_HOPEFUL_*``): whether a booking is worth a short wait
-    for a place rather than being turned away at once. Not when this process knows its slot to
-    be full (``booking.slot_marks``): it would only be refused, and the places go to bookings
-    that can succeed (ADR 0006, session 16). Nor when the body is not the plain booking."""
-    slot_id = parse_booking(body)
-    return slot_id is not None and not slot_marks.known_full(slot_id)
+class BookingJudge:
+    """For admission control (``ADMISSION_HOPEFUL_*``, ``core.admission.Judge``): which bookings
+    are worth a short wait for a place rather than being turned away at once, while slots are
+    selling out (``booking.slot_marks``): those for a slot this process does not know to be
+    full. One for a full slot would only be refused; the places go first to bookings that can
+    succeed (ADR 0006, session 16). Nor a body that is not the plain booking."""
+
+    def judging(self) -> bool:
+        return slot_marks.selling_out()
+
+    def worth_a_wait(self, body: bytes) -> bool:
+        slot_id = parse_booking(body)
+        return slot_id is not None and not slot_marks.known_full(slot_id)
 
 
 def book_request(

@@ -30,9 +30,9 @@ from smartclinic.core.shared_log import SharedLog
 
 RECORD = struct.Struct("<16sid")  # slot public id, at most this many places, when (monotonic)
 MAX_MARKS = 20_000
-# How long "full" counts as known for admission control (``known_full``): a cancellation may
-# free a place since, so an older mark no longer says the slot is full.
-FULL_KNOWN_FOR = 10.0
+# How long "full" counts as known for admission control (``known_full``, ``selling_out``): a
+# cancellation may free a place since, so an older mark no longer says the slot is full.
+FULL_KNOWN_FOR = 5.0
 
 
 class CachedAnswer(Protocol):
@@ -55,6 +55,7 @@ class SlotMarks:
         self.shared = shared
         self.bounds: dict[str, tuple[int, float]] = {}  # id -> (at most, learned at)
         self.version = 0  # changes whenever a bound does
+        self.full_learned_at = float("-inf")  # when a slot was last learned to be full (monotonic)
         self._lock = threading.Lock()  # the booking threads and the event loop of one process
 
     def mark(self, public_id: UUID, at_most: int) -> None:
@@ -87,6 +88,8 @@ class SlotMarks:
                 self._forget_oldest()
             self.bounds[key] = (at_most, at)
             self.version += 1
+            if at_most == 0:
+                self.full_learned_at = max(self.full_learned_at, at)
 
     def _forget_oldest(self) -> None:
         """Bounds older than any cached list are of no use: keep the newer half."""
@@ -177,6 +180,14 @@ def known_full(public_id: UUID) -> bool:
     marks = process_marks()
     marks.absorb()
     return marks.full_since(public_id, time.monotonic() - FULL_KNOWN_FOR)
+
+
+def selling_out() -> bool:
+    """Whether slots are selling out: some slot was learned to be full within ``FULL_KNOWN_FOR``
+    (as far as this process has taken in what the others learned). False when turned off."""
+    if not settings.SLOT_MARKS:
+        return False
+    return process_marks().full_learned_at >= time.monotonic() - FULL_KNOWN_FOR
 
 
 def slot_list_refiner() -> SlotListRefiner | None:

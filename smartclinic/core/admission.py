@@ -44,7 +44,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -318,7 +318,16 @@ def waiting_room_from_settings(places: int) -> WaitingRoom:
     )
 
 
-Judge = Callable[[bytes], bool]
+class Judge(Protocol):
+    """Which requests to a path are worth a wait for a place (``AdmissionASGIMiddleware``)."""
+
+    def judging(self) -> bool:
+        """Whether there is anything to tell apart now (when not, nobody waits and no body is
+        read ahead: cheap enough to ask for every request turned away at the door)."""
+        ...
+
+    def worth_a_wait(self, body: bytes) -> bool: ...
+
 
 # The most of a body read to judge it (a booking is about 60 bytes).
 JUDGED_BODY_LIMIT = 1024
@@ -326,9 +335,17 @@ JUDGED_BODY_LIMIT = 1024
 
 def _judged_worth_a_wait(judge: Judge, body: bytes) -> bool:
     try:
-        return judge(body)
+        return judge.worth_a_wait(body)
     except Exception:  # a hint gone wrong: the request is treated as before (no wait)
         logger.exception("admission: judging a request's body failed")
+        return False
+
+
+def _judging(judge: Judge) -> bool:
+    try:
+        return judge.judging()
+    except Exception:  # as a failed judgement: no wait
+        logger.exception("admission: asking a judge whether it judges failed")
         return False
 
 
@@ -338,12 +355,14 @@ class AdmissionASGIMiddleware:
     for at most ``ADMISSION_MAX_WAIT_MS``; the rest get 503 from the event loop. Everything
     else passes straight through.
 
-    A write to a path with a judge (``judges``: path -> judge of its body) that finds every
-    place taken has its body read and judged: if the judge finds it worth it (a booking for a
-    slot not known to be full), it may wait for a place among ``ADMISSION_HOPEFUL_WAITING``
-    others for at most ``ADMISSION_HOPEFUL_WAIT_MS``. Under a flood those few are waiting
-    already and the rest are shed at once, as before; in the lulls between bursts a booking
-    that can still succeed gets in instead of going to the back of the virtual queue.
+    A write to a path with a judge (``judges``: path -> ``Judge``) that finds every place taken,
+    while the judge is judging (for bookings: while slots are known to be selling out), has its
+    body read and judged: if the judge finds it worth it (a booking for a slot not known to be
+    full), it may wait for a place among ``ADMISSION_HOPEFUL_WAITING`` others for at most
+    ``ADMISSION_HOPEFUL_WAIT_MS``. Under a flood those few are waiting all the time, so each
+    place that frees goes to a booking that can succeed rather than to one that would be
+    refused; in the lulls between bursts such a booking gets in instead of going to the back of
+    the virtual queue. The rest are shed at once, as before.
 
     No ``X-Request-Start`` budget here: in a flood the event loop itself falls behind, every
     request it reads is already "late", and shedding all of them would leave the workers idle.
@@ -378,10 +397,11 @@ class AdmissionASGIMiddleware:
         return self.shedder.retry_after(minimum)
 
     def _judge_of(self, scope: dict[str, Any]) -> Judge | None:
-        """The judge of a write's body, when its path has one."""
+        """The judge of a write's body, when its path has one and it is judging now."""
         if scope["method"] in ("GET", "HEAD"):
             return None
-        return self.judges.get(scope["path"])
+        judge = self.judges.get(scope["path"])
+        return judge if judge is not None and _judging(judge) else None
 
     def door_answer(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         """The 503 (headers, body) this layer would answer a write to one of its paths with,

@@ -17,7 +17,7 @@ from django.db import OperationalError, ProgrammingError
 
 from smartclinic.audit.models import AuditEntry
 from smartclinic.booking import slot_marks
-from smartclinic.booking.fastpath import BookingFastPath, language_of, parse_booking, worth_a_wait
+from smartclinic.booking.fastpath import BookingFastPath, BookingJudge, language_of, parse_booking
 from smartclinic.booking.models import Appointment, PersonQuota
 from smartclinic.booking.slot_marks import SlotMarks
 from smartclinic.core import clock
@@ -465,23 +465,41 @@ def test_turned_off_the_booking_marks_nothing(asgi, clinic, student, marks, sett
 
 
 def test_a_booking_is_worth_a_wait_unless_its_slot_is_known_to_be_full(marks, monkeypatch):
+    judge = BookingJudge()
     free, full = uuid.uuid4(), uuid.uuid4()
     marks.mark(free, 2)
+    assert not judge.judging()  # no slot known to be full: nothing to tell apart
     marks.mark(full, 0)
+    assert judge.judging()
 
-    assert worth_a_wait(json.dumps({"slot_id": str(free)}).encode())
-    assert worth_a_wait(json.dumps({"slot_id": str(uuid.uuid4())}).encode())  # nothing known
-    assert not worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
-    assert not worth_a_wait(b'{"slot_id": "not a slot"}')  # not the plain booking: no wait
+    assert judge.worth_a_wait(json.dumps({"slot_id": str(free)}).encode())
+    assert judge.worth_a_wait(json.dumps({"slot_id": str(uuid.uuid4())}).encode())  # nothing known
+    assert not judge.worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert not judge.worth_a_wait(b'{"slot_id": "not a slot"}')  # not the plain booking: no wait
 
     # "Full" is known only for a while: a cancellation may have freed a place since.
     monkeypatch.setattr(slot_marks, "FULL_KNOWN_FOR", 0.0)
-    assert worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert judge.worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert not judge.judging()
 
 
-def test_turned_off_the_marks_make_no_booking_unworthy_of_a_wait(marks, settings):
+def test_what_another_worker_learned_is_judged_by(tmp_path, monkeypatch):
+    from smartclinic.core.shared_log import SharedLog
+
+    other = SlotMarks(SharedLog(tmp_path, rings=2, name="slot-marks", record_size=slot_marks.RECORD.size))
+    mine = SlotMarks(SharedLog(tmp_path, rings=2, name="slot-marks", record_size=slot_marks.RECORD.size))
+    monkeypatch.setattr(slot_marks, "_process_marks", mine)
+    full = uuid.uuid4()
+    other.mark(full, 0)
+
+    assert not BookingJudge().worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert BookingJudge().judging()
+
+
+def test_turned_off_the_marks_leave_nothing_to_judge(marks, settings):
     full = uuid.uuid4()
     marks.mark(full, 0)
     settings.SLOT_MARKS = False
 
-    assert worth_a_wait(json.dumps({"slot_id": str(full)}).encode())
+    assert not BookingJudge().judging()
+    assert BookingJudge().worth_a_wait(json.dumps({"slot_id": str(full)}).encode())

@@ -281,7 +281,7 @@ def test_asgi_waiting_room_sheds_who_waited_too_long(settings):
     assert 0.02 <= waited < 0.5
 
 
-def _hopeful_app(settings, *, waiting: int = 1, wait_ms: int = 500, judge=None):
+def _hopeful_app(settings, *, waiting: int = 1, wait_ms: int = 500, judge=None, judging: bool = True):
     """One place, no waiting room; bookings with the body ``hopeful`` judged worth a wait."""
     import asyncio
 
@@ -304,9 +304,21 @@ def _hopeful_app(settings, *, waiting: int = 1, wait_ms: int = 500, judge=None):
         await send({"type": "http.response.body", "body": b"ok"})
 
     app = AdmissionASGIMiddleware(
-        booking_app, judges={"/api/v1/appointments": judge or (lambda body: body == b"hopeful")}
+        booking_app, judges={"/api/v1/appointments": Judge(judge or (lambda body: body == b"hopeful"), judging=judging)}
     )
     return app, release, bodies
+
+
+class Judge:
+    def __init__(self, worth, *, judging=True) -> None:
+        self.worth = worth
+        self.on = judging
+
+    def judging(self) -> bool:
+        return self.on
+
+    def worth_a_wait(self, body: bytes) -> bool:
+        return self.worth(body)
 
 
 async def _book(app, body: bytes, path: str = "/api/v1/appointments"):
@@ -369,14 +381,14 @@ def test_a_hopeful_wait_is_bounded_and_free_places_need_no_judging(settings):
     assert judged == [b"hopeful"]  # the first found a free place: not read ahead, not judged
 
 
-def test_turned_off_or_failing_a_judge_sheds_as_before(settings, caplog):
+def test_turned_off_not_judging_or_failing_a_judge_sheds_as_before(settings, caplog):
     import asyncio
 
     def broken(body: bytes) -> bool:
         raise ValueError("broken")
 
-    for waiting, judge in ((0, None), (1, broken)):
-        app, release, bodies = _hopeful_app(settings, waiting=waiting, judge=judge)
+    for waiting, judge, judging in ((0, None, True), (1, None, False), (1, broken, True)):
+        app, release, bodies = _hopeful_app(settings, waiting=waiting, judge=judge, judging=judging)
 
         async def scenario(app=app, release=release):
             first = asyncio.create_task(_book(app, b"slow"))

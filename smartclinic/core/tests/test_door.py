@@ -197,13 +197,25 @@ async def test_a_connection_that_asked_to_close_is_closed_after_the_door_answer(
     await _settle()
 
 
+class Hopeful:
+    """Judges a booking for the slot "hopeful" worth a wait, while ``on``."""
+
+    on = True
+
+    def judging(self) -> bool:
+        return self.on
+
+    def worth_a_wait(self, body: bytes) -> bool:
+        return body == b'{"slot_id": "hopeful"}'
+
+
 @in_a_loop
 async def test_a_write_that_may_be_worth_a_wait_is_left_to_the_admission_layer(door, settings):
     settings.ADMISSION_HOPEFUL_WAITING = 1
     settings.ADMISSION_HOPEFUL_WAIT_MS = 500
     config, calls, release = door
     layer = admission_layer(config.loaded_app)
-    layer.judges = {"/api/v1/appointments": lambda body: body == b'{"slot_id": "hopeful"}'}
+    layer.judges = {"/api/v1/appointments": Hopeful()}
     await _take_the_one_place(config)
 
     waiting, waiting_transport = _connect(config)
@@ -221,3 +233,21 @@ async def test_a_write_that_may_be_worth_a_wait_is_left_to_the_admission_layer(d
     await _settle()
     assert [s for s, _, _ in waiting_transport.take()] == [201]
     assert calls == ["POST /api/v1/appointments"] * 2
+
+
+@in_a_loop
+async def test_while_the_judge_is_not_judging_the_door_sheds_as_before(door, settings):
+    settings.ADMISSION_HOPEFUL_WAITING = 1
+    settings.ADMISSION_HOPEFUL_WAIT_MS = 500
+    config, _calls, release = door
+    judge = Hopeful()
+    judge.on = False
+    admission_layer(config.loaded_app).judges = {"/api/v1/appointments": judge}
+    await _take_the_one_place(config)
+
+    protocol, transport = _connect(config)
+    protocol.data_received(_request("POST", "/api/v1/appointments", b'{"slot_id": "hopeful"}'))
+    [(status, _headers, _body)] = transport.take()
+    assert status == 503 and not protocol.tasks
+    release.set()
+    await _settle()
