@@ -12,6 +12,9 @@ with the same JSON, status and headers.
 Anything else, and any request it cannot take as it stands (no bearer token, an unknown or
 expired token, a body that is not exactly that object, a dependant), passes to Django
 untouched, body included, so every error is Django's own. ``BOOKING_FAST_PATH=0`` turns it off.
+
+``BookingJudge`` tells admission control (``core.admission``), while slots are selling out,
+which bookings are worth a short wait for a place: those for a slot not known to be full.
 """
 
 from __future__ import annotations

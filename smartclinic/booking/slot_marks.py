@@ -13,6 +13,9 @@ served: a slot whose bound is newer than the list's read from the database and l
 the list says is shown with that many places (and not bookable at none). The bounds only ever
 lower what a list shows, and only until its next read: a place freed by a cancellation shows
 from the next refresh on, as before. The booking itself still decides on the row.
+
+Admission control asks the same marks (``known_full``, ``selling_out``) which bookings are worth
+a wait for a place while slots sell out (``booking.fastpath.BookingJudge``).
 """
 
 from __future__ import annotations

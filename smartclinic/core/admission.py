@@ -412,9 +412,12 @@ class AdmissionASGIMiddleware:
             return None
         if not scope["path"].startswith(self.prefixes):
             return None
-        if not self.room.full(hopeful=self._judge_of(scope) is not None):
+        room = self.room
+        if not room.full():
             return None
-        return self.shedder.answer(dict(scope.get("headers") or ()), busy=self.room.inside)
+        if not room.full(hopeful=True) and self._judge_of(scope) is not None:
+            return None  # it may wait, if its body is judged worth it
+        return self.shedder.answer(dict(scope.get("headers") or ()), busy=room.inside)
 
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
@@ -428,8 +431,7 @@ class AdmissionASGIMiddleware:
             return await self.app(scope, receive, send)
         room = self.room
         hopeful = False
-        judge = self._judge_of(scope)
-        if judge is not None and room.full() and not room.full(hopeful=True):  # a wait, if worth it
+        if room.full() and not room.full(hopeful=True) and (judge := self._judge_of(scope)) is not None:
             body, complete = await read_body(receive, limit=JUDGED_BODY_LIMIT)
             receive = replaying(body, complete, receive)
             hopeful = complete and _judged_worth_a_wait(judge, body)
