@@ -173,31 +173,33 @@ class WaitingRoom:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.places)
         if self._semaphore.locked():
-            if not self.may_wait():
-                return await self._wait_hopefully() if hopeful and self.may_wait(hopeful=True) else False
-            self.waiting += 1
-            try:
-                await asyncio.wait_for(self._semaphore.acquire(), self.max_wait)
-            except TimeoutError:
-                return False
-            finally:
-                self.waiting -= 1
-        else:
-            await self._semaphore.acquire()
+            if self.may_wait():
+                return await self._wait(self.max_wait, hopeful=False)
+            if hopeful and self.may_wait(hopeful=True):
+                return await self._wait(self.hopeful_wait, hopeful=True)
+            return False
+        await self._semaphore.acquire()
         self.inside += 1
         return True
 
-    async def _wait_hopefully(self) -> bool:
+    async def _wait(self, timeout: float, *, hopeful: bool) -> bool:
+        """Wait in line for a place, counted among the hopeful or the others; in if one came."""
         assert self._semaphore is not None
-        self.waiting_hopefully += 1
+        self._count_waiting(1, hopeful=hopeful)
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), self.hopeful_wait)
+            await asyncio.wait_for(self._semaphore.acquire(), timeout)
         except TimeoutError:
             return False
         finally:
-            self.waiting_hopefully -= 1
+            self._count_waiting(-1, hopeful=hopeful)
         self.inside += 1
         return True
+
+    def _count_waiting(self, change: int, *, hopeful: bool) -> None:
+        if hopeful:
+            self.waiting_hopefully += change
+        else:
+            self.waiting += change
 
     def may_wait(self, *, hopeful: bool = False) -> bool:
         """Whether one more may wait for a place (of the hopeful ones, with ``hopeful``)."""
@@ -333,19 +335,13 @@ class Judge(Protocol):
 JUDGED_BODY_LIMIT = 1024
 
 
-def _judged_worth_a_wait(judge: Judge, body: bytes) -> bool:
+def _judge_says(question: Callable[[], bool]) -> bool:
+    """The judge's answer; no (no wait) when asking it fails: a hint gone wrong leaves the
+    request treated as before."""
     try:
-        return judge.worth_a_wait(body)
-    except Exception:  # a hint gone wrong: the request is treated as before (no wait)
+        return question()
+    except Exception:
         logger.exception("admission: judging a request's body failed")
-        return False
-
-
-def _judging(judge: Judge) -> bool:
-    try:
-        return judge.judging()
-    except Exception:  # as a failed judgement: no wait
-        logger.exception("admission: asking a judge whether it judges failed")
         return False
 
 
@@ -401,7 +397,7 @@ class AdmissionASGIMiddleware:
         if scope["method"] in ("GET", "HEAD"):
             return None
         judge = self.judges.get(scope["path"])
-        return judge if judge is not None and _judging(judge) else None
+        return judge if judge is not None and _judge_says(judge.judging) else None
 
     def door_answer(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         """The 503 (headers, body) this layer would answer a write to one of its paths with,
@@ -434,7 +430,7 @@ class AdmissionASGIMiddleware:
         if room.full() and not room.full(hopeful=True) and (judge := self._judge_of(scope)) is not None:
             body, complete = await read_body(receive, limit=JUDGED_BODY_LIMIT)
             receive = replaying(body, complete, receive)
-            hopeful = complete and _judged_worth_a_wait(judge, body)
+            hopeful = complete and _judge_says(lambda: judge.worth_a_wait(body))
         if not await room.enter(hopeful=hopeful):
             return await self.shedder.shed(dict(scope.get("headers") or ()), send, busy=room.inside)
         scope[ADMITTED] = True  # its wait behind the others is bounded by the waiting room
