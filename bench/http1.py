@@ -11,7 +11,7 @@ keep-alive connections to one host, requests written in one ``write``, responses
 from __future__ import annotations
 
 import asyncio
-import collections
+import random
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -81,24 +81,32 @@ class Http1Pool:
     """Keep-alive connections to one ``host:port``; at most ``limit`` open at once is the
     caller's business (the load client bounds its requests in flight)."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0, keepalive: float = 2.0) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float = 30.0, keepalive: float = 3.0) -> None:
         self.host, self.port = host, port
         self.timeout = timeout
         # Requests on the wire, each failed with ``TimeoutError`` past its deadline by one sweep
         # a second (``asyncio.timeout`` per request cost a timer of its own each time).
         self._busy: set[_Connection] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        # Idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s),
+        # Idle connections are dropped well before the server's keep-alive timeout (uvicorn: 5 s),
         # so that a request never races the server closing its end.
         self.keepalive = keepalive
-        self._idle: collections.deque[_Connection] = collections.deque()
+        self._idle: list[_Connection] = []
+        self._pick = random.Random(0)
         self._host_header = f"Host: {host}:{port}\r\n"
         self.opened = 0  # connections, for the summary
 
     def _idle_connection(self) -> _Connection | None:
         now = time.monotonic()
-        while self._idle:
-            connection = self._idle.pop()  # the most recently used: the likeliest to be warm
+        idle = self._idle
+        while idle:
+            # Any idle connection, not the most recently used: that one is most often a worker's
+            # that has just answered fast (a 503, a 409), and reusing it first sent the next
+            # requests to the workers already shedding while another one went without (ADR 0006,
+            # session 17). Each phone of a real rush has its own connection.
+            index = self._pick.randrange(len(idle))
+            idle[index], idle[-1] = idle[-1], idle[index]
+            connection = idle.pop()
             if not connection.closed and now - connection.idle_since < self.keepalive:
                 return connection
             connection.close()
