@@ -1,16 +1,20 @@
 """Django's ASGI handler with kept request threads: each request still has a thread of its own
 for its synchronous work, the thread is kept for a later request, and its database connection
-is handled at the request's end as under WSGI."""
+is handled at the request's end as under WSGI. The middleware chain runs in synchronous mode,
+one call in that thread, and async views still run in the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings as django_settings
 from django.db import connection, connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler
@@ -47,11 +51,48 @@ def _meet_another_request(request: HttpRequest) -> HttpResponse:
     return _this_thread()
 
 
+async def _async_view(request: HttpRequest) -> HttpResponse:
+    return _this_thread()
+
+
+async def _async_stream(request: HttpRequest) -> StreamingHttpResponse:
+    async def events() -> AsyncIterator[bytes]:
+        for number in range(3):
+            await asyncio.sleep(0)
+            yield f"data: {number} {threading.current_thread().name}\n\n".encode()
+
+    return StreamingHttpResponse(events(), content_type="text/event-stream")
+
+
 urlpatterns = [
     path("thread", _thread_name),
     path("database", _with_the_database),
     path("meet", _meet_another_request),
+    path("async", _async_view),
+    path("stream", _async_stream),
 ]
+
+
+class ModeProbe:
+    """A middleware that can run either way, as Django's own: records the mode Django gave it
+    (a coroutine function to call next means async mode) and the thread it ran in."""
+
+    sync_capable = True
+    async_capable = True
+    seen: list[tuple[bool, str]] = []
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        ModeProbe.seen.append((self.async_mode, threading.current_thread().name))
+        return self.get_response(request)  # in async mode a coroutine, which Django awaits
+
+
+PROBE = f"{__name__}.ModeProbe"
 
 
 def _scope(path: str) -> dict[str, Any]:
@@ -81,6 +122,11 @@ def handler(settings):
     settings.ROOT_URLCONF = __name__
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.ASGI_KEPT_THREADS = 4
+    # Django's chain with a probe outermost, in the middle and innermost.
+    chain = list(django_settings.MIDDLEWARE)
+    middle = len(chain) // 2
+    settings.MIDDLEWARE = [PROBE, *chain[:middle], PROBE, *chain[middle:], PROBE]
+    ModeProbe.seen = []
     _threads_seen.clear()
     app = KeptThreadsASGIHandler()
     yield app
@@ -147,3 +193,31 @@ def test_anything_but_http_is_refused_as_django_refuses_it(handler):
 
     with pytest.raises(ValueError, match="Django can only handle ASGI/HTTP connections"):
         asyncio.run(lifespan())
+
+
+def test_the_middleware_chain_runs_in_sync_mode_in_the_requests_thread(handler):
+    status, view_thread = asyncio.run(_get(handler, "/thread"))
+
+    assert status == 200
+    # Each probe ran in sync mode (Django's async mode hands every hook of every middleware to
+    # the request's thread and back), in the thread the view ran in.
+    assert len(ModeProbe.seen) == 3
+    assert {mode for mode, _thread in ModeProbe.seen} == {False}
+    assert {thread for _mode, thread in ModeProbe.seen} == {view_thread.split()[0]}
+    assert not iscoroutinefunction(handler._middleware_chain)
+
+
+def test_an_async_view_still_runs_in_the_event_loop(handler):
+    status, view_thread = asyncio.run(_get(handler, "/async"))
+
+    assert status == 200
+    assert view_thread == f"{threading.current_thread().name} {threading.get_ident()}"  # the loop's
+    assert {mode for mode, _thread in ModeProbe.seen} == {False}
+
+
+def test_an_async_streamed_body_is_sent_from_the_event_loop(handler):
+    status, body = asyncio.run(_get(handler, "/stream"))
+
+    loop_thread = threading.current_thread().name
+    assert status == 200
+    assert body == "".join(f"data: {number} {loop_thread}\n\n" for number in range(3))
