@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import timeline  # bench/, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 BIN = Path(PYTHON).parent
@@ -446,6 +448,8 @@ class Bench:
             "--deadline", str(self.args.deadline),
         )  # fmt: skip
         summary["audit"] = self.audit(facts, Path(summary["records_file"]))
+        records = json.loads(Path(summary["records_file"]).read_text())["records"]
+        summary["tail"] = timeline.summary(records, capacity=facts["capacity_total"], ramp=self.args.ramp)
         self.results[label] = summary
 
     # --- the audit ---------------------------------------------------------------------------
@@ -635,6 +639,13 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             f"  sold out: {a['sold']}/{a['capacity']}"
             + (f", {sell:.2f} s after the release ({sell - args.ramp:+.2f} s after the ramp's end)" if sell else "")
         )
+        if "tail" in s:
+            t = s["tail"]
+            returns = ", ".join(f"{n} {outcome}" for outcome, n in sorted(t["tail_returns"].items())) or "none"
+            wait = t["tail_returns_shed_again_wait_p50_s"]
+            print(f"  places left at the ramp's end {t['left_at_ramp_end']}, a second later "
+                  f"{t['left_a_second_later']}; students back from the virtual queue after the ramp: {returns}"
+                  + (f" (shed again: told to wait {wait} s at the median)" if wait is not None else ""))  # fmt: skip
         print(f"  statuses {s['status_counts']}  outcomes {s['outcomes']}")
         print(
             f"  {'latency by outcome':<20}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
