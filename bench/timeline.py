@@ -30,18 +30,18 @@ OUTCOMES = {201: "booked", 409: "full", 503: "shed", 429: "shed"}
 
 
 def _booking_answers(records: list[list[Any]]) -> list[tuple[list[Any], float | None]]:
-    """Each booking answer with the wait to its student's next request when it was shed."""
-    by_student: dict[int, list[list[Any]]] = defaultdict(list)
+    """Each booking answer with, when it was shed, the wait until the same request was sent
+    again (a student's booking and its twin are separate requests)."""
+    by_request: dict[tuple[int, str, int], list[list[Any]]] = defaultdict(list)
     for record in records:
-        by_student[record[STUDENT]].append(record)
+        if record[KIND] != "list":
+            by_request[(record[STUDENT], record[KIND], record[ATTEMPT])].append(record)
     answers = []
-    for own in by_student.values():
-        own.sort(key=lambda r: r[SENT])
-        for index, record in enumerate(own):
-            if record[KIND] == "list":
-                continue
+    for sends in by_request.values():
+        sends.sort(key=lambda r: r[SENT])
+        for index, record in enumerate(sends):
             shed = record[STATUS] in (429, 503)
-            later = own[index + 1][SENT] - record[DONE] if shed and index + 1 < len(own) else None
+            later = sends[index + 1][SENT] - record[DONE] if shed and index + 1 < len(sends) else None
             answers.append((record, later))
     return answers
 
