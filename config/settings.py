@@ -292,6 +292,10 @@ SLOT_MARKS = env_bool("SLOT_MARKS", True)
 BOOKING_FAST_PATH = env_bool("BOOKING_FAST_PATH", True)
 # Threads per worker process for it, each with a database connection (keep DATABASE_POOL_MAX above).
 BOOKING_FAST_PATH_THREADS = env_int("BOOKING_FAST_PATH_THREADS", 2)
+# Those threads run this much nicer than the event loop that hands them their bookings (Linux;
+# 0: as nice): in a flood the loop, which reads every request and answers the excess at once,
+# then keeps pace instead of falling seconds behind the bookings it admitted (ADR 0006, session 18).
+BOOKING_FAST_PATH_NICE = env_int("BOOKING_FAST_PATH_NICE", 5)
 # Idle request threads each worker keeps for Django's synchronous code under ASGI, instead of a
 # thread started (and another to join it) per request (smartclinic/core/asgi_handler.py).
 ASGI_KEPT_THREADS = env_int("ASGI_KEPT_THREADS", 16)
