@@ -447,18 +447,17 @@ class Bench:
             scenario, label, "--ramp", str(self.args.ramp), "--concurrency", str(concurrency),
             "--deadline", str(self.args.deadline),
         )  # fmt: skip
-        summary["audit"] = self.audit(facts, Path(summary["records_file"]))
-        records = json.loads(Path(summary["records_file"]).read_text())["records"]
-        summary["tail"] = timeline.summary(records, capacity=facts["capacity_total"], ramp=self.args.ramp)
+        records = json.loads(Path(summary["records_file"]).read_text())
+        summary["audit"] = self.audit(facts, records)
+        summary["tail"] = timeline.summary(records["records"], capacity=facts["capacity_total"], ramp=self.args.ramp)
         self.results[label] = summary
 
     # --- the audit ---------------------------------------------------------------------------
 
-    def audit(self, facts: dict[str, Any], records_file: Path) -> dict[str, Any]:
+    def audit(self, facts: dict[str, Any], records: dict[str, Any]) -> dict[str, Any]:
         import psycopg
 
         tag = facts["tag"]
-        records = json.loads(records_file.read_text())
         release = facts["opens_at_epoch"]
         with psycopg.connect(self.dsn) as conn:
             slot_rows = conn.execute(
