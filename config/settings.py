@@ -187,6 +187,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 7)
+# A token's last-use stamp (once a minute at most) is written this many seconds later, in a batch
+# with the process's others, not by the request (identity/token_use.py); 0: at once, in the request.
+API_TOKEN_LAST_USE_FLUSH_SECONDS = env_int("API_TOKEN_LAST_USE_FLUSH_SECONDS", 0 if TESTING else 10)
 CARD_BINDING_MAX_FAILURES = env_int("CARD_BINDING_MAX_FAILURES", 5)
 CARD_BINDING_LOCK_MINUTES = env_int("CARD_BINDING_LOCK_MINUTES", 60)
 

@@ -6,12 +6,11 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from smartclinic.audit.services import audit_record
@@ -37,6 +36,7 @@ from smartclinic.identity.errors import (
 )
 from smartclinic.identity.events import CardBound, CardUnbound
 from smartclinic.identity.models import ApiToken, BindingAttempt, Dependant, Member, User
+from smartclinic.identity.token_use import token_used
 from smartclinic.identity.validators import is_valid_national_id, normalize_national_id, same_name
 from smartclinic.outbox.services import outbox_publish
 
@@ -147,33 +147,10 @@ def _user_of(token: ApiToken | None) -> User | None:
     now = clock.now()
     if token.expires_at <= now:
         raise TokenExpired()
-    # Coarse last-use tracking: one write per token per minute, not one per request.
+    # Coarse last-use tracking: one stamp per token per minute, written later, in a batch.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        _touch_token(token.pk, now)
+        token_used(token.pk, now)
     return token.user
-
-
-@cache
-def _touch_sql(vendor: str) -> str:
-    qn = connection.ops.quote_name
-    meta = ApiToken._meta
-    table, column, pk = qn(meta.db_table), qn(meta.get_field("last_used_at").column), qn(meta.pk.column)
-    return f"UPDATE {table} SET {column} = %s WHERE {pk} = %s"  # noqa: S608 - quoted names, bound values
-
-
-def _touch_token(pk: int, now: dt.datetime) -> None:
-    """``ApiToken.objects.filter(pk=pk).update(last_used_at=now)``, written out once.
-
-    On PostgreSQL, outside a transaction, its commit does not wait for the WAL to reach the disk
-    (``synchronous_commit`` off for this statement alone): a last-use stamp lost in a crash is
-    harmless, and in a booking rush every student's first request would otherwise wait for a
-    disk flush before its booking even starts (ADR 0006)."""
-    sql = _touch_sql(connection.vendor)
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # One simple-protocol call, so one implicit transaction: SET LOCAL ends with it.
-        sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), pk])
 
 
 @transaction.atomic
