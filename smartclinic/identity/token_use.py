@@ -16,27 +16,47 @@ import atexit
 import datetime as dt
 import logging
 import threading
+from functools import cache
 
 from django.conf import settings
-from django.db import DatabaseError, connections
-from django.db.models import Case, DateTimeField, Value, When
+from django.db import DatabaseError, connection, connections
 
 from smartclinic.identity.models import ApiToken
 
 logger = logging.getLogger(__name__)
 
-# Rows per statement: a CASE with one branch per token.
-BATCH = 500
+# Tokens per statement.
+BATCH = 1000
+
+
+@cache
+def _update_sql(vendor: str) -> str:
+    """The batch's statement: on PostgreSQL one ``UPDATE … FROM unnest(ids, stamps)`` per batch;
+    elsewhere one row's ``UPDATE``, sent with ``executemany``. Written out once: the ORM's
+    ``Case(When(…))`` for 2,500 tokens cost 350 ms of CPU (measured), holding a worker's GIL."""
+    qn = connection.ops.quote_name
+    meta = ApiToken._meta
+    table, column, pk = qn(meta.db_table), qn(meta.get_field("last_used_at").column), qn(meta.pk.column)
+    if vendor == "postgresql":
+        return (
+            f"UPDATE {table} SET {column} = stamp.at "  # noqa: S608 - quoted names, bound values
+            f"FROM unnest(%s::bigint[], %s::timestamptz[]) AS stamp(id, at) WHERE {table}.{pk} = stamp.id"
+        )
+    return f"UPDATE {table} SET {column} = %s WHERE {pk} = %s"  # noqa: S608
 
 
 def write_stamps(stamps: dict[int, dt.datetime]) -> None:
-    """Set each token's ``last_used_at`` (by primary key) in a few statements."""
-    items = sorted(stamps.items())
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
-        ApiToken.objects.filter(pk__in=[pk for pk, _at in chunk]).update(
-            last_used_at=Case(*(When(pk=pk, then=Value(at)) for pk, at in chunk), output_field=DateTimeField())
-        )
+    """Set each token's ``last_used_at`` (by primary key)."""
+    items = sorted(stamps.items())  # one order for every writer: no deadlock between two batches
+    sql = _update_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            if connection.vendor == "postgresql":
+                cursor.execute(sql, [[pk for pk, _at in chunk], [at for _pk, at in chunk]])
+            else:
+                adapt = connection.ops.adapt_datetimefield_value
+                cursor.executemany(sql, [(adapt(at), pk) for pk, at in chunk])
 
 
 class TokenUseStamps:
