@@ -47,7 +47,9 @@ def _update_sql(vendor: str) -> str:
 
 def write_stamps(stamps: dict[int, dt.datetime]) -> None:
     """Set each token's ``last_used_at`` (by primary key)."""
-    items = sorted(stamps.items())  # one order for every writer: no deadlock between two batches
+    # In key order, as an index scan locks them: two workers' batches over the same tokens then
+    # wait for each other rather than deadlock (and a failed batch is only dropped).
+    items = sorted(stamps.items())
     sql = _update_sql(connection.vendor)
     with connection.cursor() as cursor:
         for start in range(0, len(items), BATCH):
