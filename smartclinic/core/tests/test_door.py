@@ -251,3 +251,73 @@ async def test_while_the_judge_is_not_judging_the_door_sheds_as_before(door, set
     assert status == 503 and not protocol.tasks
     release.set()
     await _settle()
+
+
+class CountingTransport(Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+def _plain(app) -> tuple[DoorProtocol, CountingTransport]:
+    config = Config(app, http=DoorProtocol, lifespan="off", log_level="warning")
+    config.load()
+    protocol = DoorProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = CountingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+@in_a_loop
+async def test_a_response_of_known_length_goes_out_in_one_write():
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"11")]})
+        await send({"type": "http.response.body", "body": b'{"id": "a"}'})
+
+    protocol, transport = _plain(app)
+    protocol.data_received(_request("POST", "/api/v1/appointments", b"{}"))
+    await _settle()
+    assert transport.writes == 1
+    protocol.data_received(_request("POST", "/api/v1/appointments", b"{}"))  # the same connection goes on
+    await _settle()
+    assert transport.writes == 2
+    assert [(s, b) for s, _, b in transport.take()] == [(201, b'{"id": "a"}')] * 2
+    assert not transport.closed
+
+
+@in_a_loop
+async def test_a_streamed_response_gets_its_headers_at_once():
+    go_on = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await go_on.wait()
+        await send({"type": "http.response.body", "body": b"data: 1\n\n"})
+
+    protocol, transport = _plain(app)
+    protocol.data_received(_request("GET", "/api/v1/queue/stream"))
+    await _settle()
+    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n") and transport.written.endswith(b"\r\n\r\n")
+    go_on.set()
+    await _settle()
+    assert transport.written.endswith(b"data: 1\n\n\r\n0\r\n\r\n")  # chunked, after the headers already sent
+
+
+@in_a_loop
+async def test_a_held_head_is_not_lost_when_the_application_fails_after_starting():
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+        raise RuntimeError("the application broke mid-answer")
+
+    protocol, transport = _plain(app)
+    protocol.data_received(_request("GET", "/api/v1/departments"))
+    await _settle()
+    # as uvicorn did before: the head that was started, then the connection closed
+    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n") and transport.closed
