@@ -284,3 +284,44 @@ def test_first_of_each_refuses_a_lookup_that_is_not_unique(make_user):
     assert len(by_family_name.all(last_name="王")) == 2
     with pytest.raises(ImproperlyConfigured, match="unique"):
         first_of_each((by_family_name, {"last_name": "王"}))
+
+
+def _values_and_state(obj):
+    values = {k: v for k, v in vars(obj).items() if k != "_state"}
+    return values, obj._state.adding, obj._state.db
+
+
+def test_instances_are_what_from_db_makes_deferred_fields_and_cached_relations_included(make_user, make_member):
+    user = make_user()
+    make_member(account=user, bound_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    token = ApiToken.objects.create(user=user, key_hash="i" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    queryset = ApiToken.objects.select_related("user__member").only(
+        "id", "user_id", "expires_at", "user__id", "user__username", "user__member__id", "user__member__name"
+    )
+    found = CompiledQuery(queryset, "key_hash").first(key_hash="i" * 64)
+    expected = queryset.get(pk=token.pk)
+
+    assert _values_and_state(found) == _values_and_state(expected)
+    assert _values_and_state(found.user) == _values_and_state(expected.user)
+    assert _values_and_state(found.user.member) == _values_and_state(expected.user.member)
+    assert found.user.member.account is found.user  # cached both ways, as the ORM caches it
+    with CaptureQueriesContext(connection) as queries:
+        assert found.user.email == user.email  # a deferred field is loaded when read
+    assert len(queries) == 1
+
+
+def test_init_signal_receivers_still_get_the_instances(make_user):
+    user = make_user()
+    ApiToken.objects.create(user=user, key_hash="s" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    compiled = CompiledQuery(ApiToken.objects.select_related("user"), "key_hash")
+    initialised = []
+
+    def receiver(sender, instance, **kwargs):
+        initialised.append(instance)
+
+    signals.post_init.connect(receiver, sender=User)
+    try:
+        found = compiled.first(key_hash="s" * 64)
+    finally:
+        signals.post_init.disconnect(receiver, sender=User)
+    assert initialised == [found.user]
