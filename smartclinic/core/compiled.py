@@ -240,7 +240,7 @@ def _loaded(model: type[M], using: str, attnames: Any, values: Any) -> M:
     and no receiver of those signals, the values are stored directly: a fifth of the CPU, and
     the booking's read makes seven instances (ADR 0006, session 20)."""
     if not _stores_plainly(model, tuple(attnames)) or _has_init_receivers(model):
-        return model.from_db(using, attnames, values)  # type: ignore[return-value]
+        return model.from_db(using, attnames, values)
     obj = model.__new__(model)
     obj.__dict__.update(zip(attnames, values, strict=True))
     state = obj._state = ModelState()
