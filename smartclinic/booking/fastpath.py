@@ -204,9 +204,10 @@ class BookingFastPath:
         )
 
     async def _book(self, **request: Any) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]] | None:
-        # Straight to the pool, not through asgiref's ``sync_to_async``: ``book_request`` takes
-        # everything it needs as arguments and reads no context variable of the request, so the
-        # copy and restore of the event loop's context for each booking would buy nothing.
+        # Straight to the pool, not through asgiref's ``sync_to_async``, which runs each call in a
+        # copy of the request task's context: Django keeps ``caches`` in context variables, so
+        # every booking built a new cache object. Here each thread keeps its own context from one
+        # booking to the next; ``book_request`` takes everything it needs as arguments.
         call = functools.partial(book_request, **request)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
