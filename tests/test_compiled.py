@@ -11,6 +11,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.db.models import JSONField, signals
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from smartclinic.audit.models import AuditEntry
@@ -19,9 +20,12 @@ from smartclinic.core.compiled import (
     CompiledValues,
     _json_default,
     _stamp_of,
+    binary_results,
     first_of_each,
     insert_instance,
     instance_row_json,
+    new_instance,
+    prepared_cursor,
     values_row_json,
 )
 from smartclinic.core.models import IdempotencyRecord
@@ -325,3 +329,72 @@ def test_init_signal_receivers_still_get_the_instances(make_user):
     finally:
         signals.post_init.disconnect(receiver, sender=User)
     assert initialised == [found.user]
+
+
+_TYPES_DJANGO_READS_AS_TEXT = (
+    "SELECT '{\"a\": [1, \"x\"]}'::jsonb, '10.1.2.3'::inet, '10.1.2.3/24'::inet, '::1'::inet, "
+    "'10.0.0.0/8'::cidr, '2026-11-28 08:00:00.123456+08'::timestamptz, '2026-11-28'::date, "
+    "'b4f0b2a6-3c3e-4a53-8f7e-0d5c2b3f1a10'::uuid, 12.50::numeric, NULL::jsonb"
+)
+
+
+def test_a_prepared_cursors_binary_rows_are_the_rows_django_reads():
+    if connection.vendor != "postgresql":
+        pytest.skip("binary rows are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(_TYPES_DJANGO_READS_AS_TEXT)
+        as_django_reads = cursor.fetchall()
+    with prepared_cursor(connection) as cursor:
+        assert cursor.cursor.binary_results
+        cursor.execute(_TYPES_DJANGO_READS_AS_TEXT)
+        as_binary = cursor.fetchall()
+
+    assert as_binary == as_django_reads
+    assert [type(value) for value in as_binary[0]] == [type(value) for value in as_django_reads[0]]
+    assert as_binary[0][:5] == ('{"a": [1, "x"]}', "10.1.2.3", "10.1.2.3/24", "::1", "10.0.0.0/8")
+
+
+def test_a_prepared_read_of_a_json_and_an_address_is_the_orms(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("binary rows are PostgreSQL's")
+    user = make_user()
+    entry = AuditEntry.objects.create(
+        actor_id=user.pk, actor_label="t", action="test.binary", subject_type="x", subject_id="1",
+        client_ip="10.9.8.7", new_values={"k": [1, "二"]},
+    )  # fmt: skip
+    found = CompiledQuery(AuditEntry.objects.all(), "id", prepared=True).first(id=entry.pk)
+
+    assert _fields(found) == _fields(AuditEntry.objects.get(pk=entry.pk))
+
+
+def test_rows_come_as_text_when_django_reads_times_in_another_zone():
+    if connection.vendor != "postgresql":
+        pytest.skip("binary rows are PostgreSQL's")
+    with override_settings(USE_TZ=False):
+        assert not binary_results(connection)
+    assert binary_results(connection)
+
+
+def test_a_new_instance_is_what_the_model_makes():
+    values = {"actor_id": 7, "action": "a.b", "subject_type": "x", "subject_id": "1", "new_values": {"k": 1}}
+
+    made, expected = new_instance(AuditEntry, values), AuditEntry(**values)
+
+    assert _values_and_state(made) == _values_and_state(expected)
+    assert made.old_values == {} and made.request_id == ""  # the fields' defaults
+    with pytest.raises(TypeError, match="nope"):
+        new_instance(AuditEntry, {**values, "nope": 1})
+
+
+def test_a_new_instance_goes_through_init_for_its_receivers():
+    made = []
+
+    def receiver(sender, instance, **kwargs):
+        made.append(instance)
+
+    signals.post_init.connect(receiver, sender=IdempotencyRecord)
+    try:
+        record = new_instance(IdempotencyRecord, {"user_id": 7, "key": "k", "fingerprint": "f", "status_code": 201})
+    finally:
+        signals.post_init.disconnect(receiver, sender=IdempotencyRecord)
+    assert made == [record]
