@@ -338,12 +338,19 @@ _TYPES_DJANGO_READS_AS_TEXT = (
 )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_prepared_cursors_binary_rows_are_the_rows_django_reads():
     if connection.vendor != "postgresql":
         pytest.skip("binary rows are PostgreSQL's")
+    connection.close()  # the first statement of a new connection: its loaders are set up with it
+    with prepared_cursor(connection) as cursor:
+        assert cursor.cursor.binary_results
+        cursor.execute(_TYPES_DJANGO_READS_AS_TEXT)
+        first_of_a_connection = cursor.fetchall()
     with connection.cursor() as cursor:
         cursor.execute(_TYPES_DJANGO_READS_AS_TEXT)
         as_django_reads = cursor.fetchall()
+    assert first_of_a_connection == as_django_reads
     with prepared_cursor(connection) as cursor:
         assert cursor.cursor.binary_results
         cursor.execute(_TYPES_DJANGO_READS_AS_TEXT)
@@ -398,3 +405,36 @@ def test_a_new_instance_goes_through_init_for_its_receivers():
     finally:
         signals.post_init.disconnect(receiver, sender=IdempotencyRecord)
     assert made == [record]
+
+
+def test_an_unwatched_prepared_cursor_checks_and_translates_errors_as_djangos():
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from django.db import ProgrammingError
+
+    with prepared_cursor(connection) as cursor:
+        assert type(cursor).__name__ == "_UnwatchedCursor"  # no execute wrapper, no query log
+        cursor.execute("SELECT %s::int + 1", [41])
+        assert cursor.fetchone() == (42,)
+        with pytest.raises(ProgrammingError):  # Django's error, not psycopg's
+            cursor.execute("SELECT no_such_column FROM identity_user")
+
+
+def test_a_watched_prepared_cursor_is_seen_by_execute_wrappers_and_the_query_log(make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    user = make_user()
+    ApiToken.objects.create(user=user, key_hash="w" * 64, expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    compiled = CompiledQuery(ApiToken.objects.all(), "key_hash", prepared=True)
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        assert compiled.first(key_hash="w" * 64).user_id == user.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert compiled.first(key_hash="w" * 64).user_id == user.pk
+    assert len(seen) == 1 and "identity_apitoken" in seen[0]
+    assert len(queries) == 1  # logged (its text, for a statement bound server-side, Django leaves out)
