@@ -109,8 +109,8 @@ def prepared_cursor(connection: Any) -> Any:
 class _UnwatchedCursor:
     """Django's ``CursorWrapper`` for a statement that no execute wrapper watches and no query
     log records: the same checks and the same translation of database errors into Django's,
-    without the wrapper chain per statement and a wrapped function per fetch (a sixth of the
-    CPU psycopg spends on a booking's two statements, on top of it)."""
+    without the wrapper chain per statement and a wrapped function per fetch (a prepared
+    ``SELECT 1`` through it: 60 µs of CPU, against 77 through the query-logging wrapper)."""
 
     __slots__ = ("cursor", "db")
 
@@ -144,8 +144,8 @@ _binary_ready: weakref.WeakSet[Any] = weakref.WeakSet()
 
 def binary_results(connection: Any) -> bool:
     """Whether a hot query's rows can come in binary: psycopg reads them in C, where the text
-    format has Django's time-zone loader read each timestamp in Python (a third of the token
-    read's CPU went to reading its row). They give the same values when Django reads times in
+    format has Django's time-zone loader read each timestamp in Python (the token read's row of
+    45 columns: 34 µs of CPU in text, 7 in binary). They give the same values when Django reads times in
     UTC, the session's time zone (``USE_TZ`` and no database ``TIME_ZONE``), once the
     connection reads ``jsonb``, ``inet`` and ``cidr`` as the text Django expects
     (``binary_as_django_reads_text``)."""
