@@ -82,10 +82,14 @@ class _HeadHeldTransport:
             data, self.head = self.head + data, None
         self.transport.write(data)
 
-    def close(self) -> None:
+    def flush(self) -> None:
+        """Send a head still held: the answer is complete with no body written (to ``HEAD``)."""
         if self.head is not None:
             self.transport.write(self.head)
             self.head = None
+
+    def close(self) -> None:
+        self.flush()
         self.transport.close()
 
 
@@ -97,6 +101,7 @@ class OneWriteCycle(RequestResponseCycle):
             self.transport = _HeadHeldTransport(self.transport)  # type: ignore[assignment]
         await super().send(message)
         if self.response_complete and isinstance(self.transport, _HeadHeldTransport):
+            self.transport.flush()
             self.transport = self.transport.transport
 
 

@@ -321,3 +321,17 @@ async def test_a_held_head_is_not_lost_when_the_application_fails_after_starting
     await _settle()
     # as uvicorn did before: the head that was started, then the connection closed
     assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n") and transport.closed
+
+
+@in_a_loop
+async def test_the_head_of_an_answer_to_head_is_sent_though_no_body_follows():
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"11")]})
+        await send({"type": "http.response.body", "body": b'{"id": "a"}'})  # uvicorn drops it for HEAD
+
+    protocol, transport = _plain(app)
+    protocol.data_received(_request("HEAD", "/api/v1/departments"))
+    await _settle()
+    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n") and transport.written.endswith(b"\r\n\r\n")
+    assert b"content-length: 11" in transport.written.lower() and not transport.closed
