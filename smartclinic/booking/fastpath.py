@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 import sys
@@ -40,6 +39,7 @@ from smartclinic.booking import slot_marks
 from smartclinic.booking.access import found_slot_or_not_found, slot_to_book_lookup
 from smartclinic.booking.booking_request import BOOK_PATH, book_for_caller
 from smartclinic.booking.errors import SlotFull
+from smartclinic.core import fastjson
 from smartclinic.core.actor import Actor
 from smartclinic.core.asgi_body import read_body, replaying
 from smartclinic.core.errors import ApplicationError, retry_later_for
@@ -75,7 +75,7 @@ def parse_booking(body: bytes) -> UUID | None:
     """The slot id of a body that is exactly ``{"slot_id": "<uuid>"}`` (``dependant_id`` null
     or absent); ``None`` for anything else, which Django then answers."""
     try:
-        data = json.loads(body)
+        data = fastjson.decoded(body)
     except ValueError:
         return None
     if not isinstance(data, dict) or not set(data) <= {"slot_id", "dependant_id"}:
@@ -253,7 +253,7 @@ class BookingFastPath:
         if answer is None:
             return await self.app(scope, replaying(body, complete, receive), send)
         status, payload, extra = answer
-        content = json.dumps(payload, ensure_ascii=False).encode()
+        content = fastjson.encoded(payload)
         await send(
             {
                 "type": "http.response.start",

@@ -20,7 +20,6 @@ a wait for a place while slots sell out (``booking.fastpath.BookingJudge``).
 
 from __future__ import annotations
 
-import json
 import struct
 import threading
 import time
@@ -29,6 +28,7 @@ from uuid import UUID
 
 from django.conf import settings
 
+from smartclinic.core import fastjson
 from smartclinic.core.shared_log import SharedLog
 
 RECORD = struct.Struct("<16sid")  # slot public id, at most this many places, when (monotonic)
@@ -134,7 +134,7 @@ class SlotListRefiner:
 def _rows_of(body: bytes) -> list[dict[str, Any]]:
     """The slot list's rows, or none if it is not one (nothing to refine)."""
     try:
-        rows = json.loads(body)
+        rows = fastjson.decoded(body)
     except ValueError:
         return []
     if not isinstance(rows, list) or not all(
@@ -151,7 +151,7 @@ def _patched(rows: list[dict[str, Any]], bounds: tuple[int | None, ...]) -> byte
         if bound is not None:
             row = {**row, "remaining": bound, "bookable": bool(row.get("bookable")) and bound > 0}
         shown.append(row)
-    return json.dumps(shown).encode()
+    return fastjson.encoded(shown)
 
 
 _process_marks: SlotMarks | None = None

@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import functools
 import ipaddress
-import json
 import secrets
 import threading
 import uuid
@@ -45,6 +44,8 @@ from psycopg.adapt import Loader
 from psycopg.errors import DataError
 from psycopg.pq import Format
 from psycopg.types.net import CidrBinaryLoader, InetBinaryLoader
+
+from smartclinic.core import fastjson
 
 M = TypeVar("M", bound=models.Model)
 
@@ -653,7 +654,7 @@ def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> st
         column.column: _row_value(column, column.field.pre_save(obj, True), connection)
         for column in _row_plan(type(obj), using)
     }
-    return json.dumps(row, default=_json_default, ensure_ascii=False)
+    return fastjson.text(row, default=_json_default)
 
 
 def values_row_json(model: type[models.Model], values: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> str:
@@ -676,7 +677,7 @@ def values_row_json(model: type[models.Model], values: dict[str, Any], *, using:
         else:
             value = field.get_default()
         row[column.column] = _row_value(column, value, connection)
-    return json.dumps(row, default=_json_default, ensure_ascii=False)
+    return fastjson.text(row, default=_json_default)
 
 
 @functools.cache
