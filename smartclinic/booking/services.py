@@ -283,9 +283,19 @@ def appointment_book(
     if slot.booked >= slot.capacity:
         raise SlotFull()  # cheap early answer during a rush; the conditional update decides
     person_key = person_key_for(member=member, dependant=dependant)
-    if connection.vendor == "postgresql" and settings.BOOKING_MAX_LIVE_APPOINTMENTS >= 1:
+    # The thread's connection, looked up once: it is passed down rather than found again by
+    # each part of the statement (``django.db.connection`` is a look-up per attribute).
+    database = connections[DEFAULT_DB_ALIAS]
+    if database.vendor == "postgresql" and settings.BOOKING_MAX_LIVE_APPOINTMENTS >= 1:
         return _book_in_one_statement(
-            actor=actor, member=member, dependant=dependant, slot=slot, source=source, now=now, answer=answer
+            actor=actor,
+            member=member,
+            dependant=dependant,
+            slot=slot,
+            source=source,
+            now=now,
+            answer=answer,
+            database=database,
         )
     # One short transaction, the hot slot row locked last: the person's quota (created on the
     # first booking, in the same statement), the appointment with its audit entry and event,
@@ -323,6 +333,7 @@ def _book_in_one_statement(
     source: str,
     now: dt.datetime,
     answer: Callable[[Appointment], dict[str, Any]] | None,
+    database: Any,
 ) -> Appointment:
     """The booking's writes as one statement on PostgreSQL (``booking_book``, migration 0002 and
     ADR 0006): the same rows as the ORM path, built here, sent as JSON. It answers with an
@@ -330,15 +341,15 @@ def _book_in_one_statement(
     audit entry, the event and the stored answer are rows nobody reads back: built from their
     values, without model instances (``values_row_json``)."""
     appointment = _new_appointment(actor=actor, member=member, dependant=dependant, slot=slot, source=source)
-    appointment_row = instance_row_json(appointment)  # stamps created_at, as the insert would
-    entry_row = values_row_json(AuditEntry, _booked_audit(actor=actor, appointment=appointment))
-    message_row = values_row_json(OutboxMessage, outbox_values_for(_booked_event(appointment)))
-    record_row = values_row_json(IdempotencyRecord, answer(appointment)) if answer is not None else None
+    appointment_row = instance_row_json(appointment, connection=database)  # stamps created_at, as the insert would
+    entry_row = values_row_json(AuditEntry, _booked_audit(actor=actor, appointment=appointment), connection=database)
+    message_row = values_row_json(OutboxMessage, outbox_values_for(_booked_event(appointment)), connection=database)
+    record_row = (
+        values_row_json(IdempotencyRecord, answer(appointment), connection=database) if answer is not None else None
+    )
     # Bound server-side and prepared once per connection: the rows' JSON goes as parameters,
-    # not quoted into the statement's text for PostgreSQL to parse again each time. (The
-    # connection itself, not ``django.db.connection``: each of the proxy's attributes is a
-    # look-up of the thread's connection.)
-    with prepared_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
+    # not quoted into the statement's text for PostgreSQL to parse again each time.
+    with prepared_cursor(database) as cursor:
         cursor.execute(
             _BOOK_STATEMENT,
             [

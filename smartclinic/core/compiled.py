@@ -320,11 +320,11 @@ class CompiledQuery(Generic[M]):
         with prepared_cursor(connection) if self._prepared else connection.cursor() as cursor:
             cursor.execute(plan.binding.sql, plan.binding.bind(values, connection))
             rows = cursor.fetchall()
-        return [self._instance(raw, plan, using) for raw in rows]
+        return [self._instance(raw, plan, using, connection) for raw in rows]
 
     @staticmethod
-    def _instance(raw: Any, plan: _Plan, using: str) -> M:
-        row = _converted(raw, plan.converters, connections[using])
+    def _instance(raw: Any, plan: _Plan, using: str, connection: Any) -> M:
+        row = _converted(raw, plan.converters, connection)
         obj = _loaded(plan.model, using, plan.init_list, row[plan.fields_start : plan.fields_end])
         for populator in plan.populators:
             _populate(populator, row, obj)
@@ -449,7 +449,7 @@ def first_of_each(*lookups: Lookup, using: str = DEFAULT_DB_ALIAS) -> list[Any]:
     for plan in plans:
         part = rows[0][start : start + plan.width]
         start += plan.width
-        found.append(None if part[plan.pk_position] is None else CompiledQuery._instance(part, plan, using))
+        found.append(None if part[plan.pk_position] is None else CompiledQuery._instance(part, plan, using, connection))
     return found
 
 
@@ -644,29 +644,34 @@ def _row_plan(model: type[models.Model], using: str) -> tuple[_RowColumn, ...]:
     return plan
 
 
-def instance_row_json(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> str:
+def instance_row_json(obj: models.Model, *, connection: Any = None) -> str:
     """A new instance's row as a JSON object of column → value, prepared exactly as
     ``insert_instance`` prepares its parameters (``pre_save`` stamps included, the auto primary
-    key left out): for a database function that inserts it with ``jsonb_populate_record``."""
+    key left out): for a database function that inserts it with ``jsonb_populate_record``.
+    For ``connection`` (a ``DatabaseWrapper``), by default this thread's default database:
+    the caller that has it saves a look-up of the thread's connection (a booking writes four
+    rows)."""
     obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
-    connection = connections[using]
+    if connection is None:
+        connection = connections[DEFAULT_DB_ALIAS]
     row = {
         column.column: _row_value(column, column.field.pre_save(obj, True), connection)
-        for column in _row_plan(type(obj), using)
+        for column in _row_plan(type(obj), connection.alias)
     }
     return fastjson.text(row, default=_json_default)
 
 
-def values_row_json(model: type[models.Model], values: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> str:
+def values_row_json(model: type[models.Model], values: dict[str, Any], *, connection: Any = None) -> str:
     """``instance_row_json(model(**values))`` without building the instance, for a row that a
     statement inserts and nothing reads back (the booking's audit entry, event and stored
     answer). ``values`` are plain values by attribute name (a foreign key by its ``_id``); a
     field left out gets its default, and an ``auto_now``/``auto_now_add`` field the time."""
-    plan = _row_plan(model, using)
-    unknown = values.keys() - _attnames_of(model, using)
+    if connection is None:
+        connection = connections[DEFAULT_DB_ALIAS]
+    plan = _row_plan(model, connection.alias)
+    unknown = values.keys() - _attnames_of(model, connection.alias)
     if unknown:
         raise TypeError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
-    connection = connections[using]
     row: dict[str, Any] = {}
     for column in plan:
         field = column.field
