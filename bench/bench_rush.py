@@ -13,9 +13,10 @@
    workers: booking transactions per second with no HTTP and no Django.
 4. End-to-end capacity: students booking in a closed loop, five rounds of 4 s (two clients per
    worker; every request a successful booking, slots spread as in the baseline): bookings per
-   second over HTTP. Each round runs right after its own bare-SQL round of 3 s, and the ratio
-   is taken round by round, its median counts: this box's speed drifts by a third within a
-   minute, and two medians taken a minute apart can be off by as much. Then one round in which
+   second over HTTP. Each round runs between two bare-SQL rounds of 3 s, one just before and one
+   just after, and the ratio is taken round by round against their mean, its median counts:
+   this box's speed drifts by a third within a minute, and two medians taken a minute apart
+   can be off by as much. Then one round in which
    nearly every booking finds its slot full: what a refusal costs (most of a rush's answers).
 5. Overload: open-loop arrivals at 0.9x and at 1.8x that capacity (so "twice the sustainable
    rate"), shed requests not retried: goodput, and how fast the excess is answered 503.
@@ -329,21 +330,22 @@ class Bench:
         return cast("dict[str, Any]", json.loads(replay.stdout.strip().splitlines()[-1]))
 
     def capacity(self) -> None:
-        """Closed-loop rounds over HTTP. With the baseline, each round is preceded by its bare-SQL
-        rounds: this box's speed drifts by a third within a minute, so the ratio is taken round
-        by round (the same minute on both sides) and its median counts."""
+        """Closed-loop rounds over HTTP. With the baseline, each round is bracketed by bare-SQL
+        rounds, one just before and one just after: this box's speed drifts by a third within a
+        minute, so the ratio is taken round by round, against the mean of the two bare-SQL rounds
+        around it (a drift during the round weighs on both sides alike), and its median counts."""
         with_baseline = self.plan is not None
         log(
             f"end-to-end capacity: closed loop, every request a booking, {self.args.probe_rounds} rounds"
-            + (", each after its bare-SQL rounds" if with_baseline else "")
+            + (", each between two bare-SQL rounds" if with_baseline else "")
         )
         rounds, bare, bare_reads = [], [], []
         for index in range(self.args.probe_rounds):
             name = f"capacity-{index + 1}"
             scenario = self.scenario(name, students=self.args.probe_students, slots=600, capacity=1_000_000, opens_in=0)
             if with_baseline:
-                bare.append(self.replay())
                 bare_reads.append(self.replay("--with-reads"))
+                before = self.replay()
             clients, seconds = self.args.closed_clients, self.args.probe_seconds
             summary = self.closed_loop(scenario, name, clients=clients, seconds=seconds)
             summary["bookings_per_s_closed"] = summary["confirmed_bookings"] / self.args.probe_seconds
@@ -351,9 +353,16 @@ class Bench:
             booked = summary["latency_by_outcome"].get("booked (201)", {"count": 0})
             paired = ""
             if with_baseline:
-                summary["bare_tx_per_s"] = bare[-1]["tx_per_s"]
-                summary["ratio"] = summary["bookings_per_s_closed"] / bare[-1]["tx_per_s"]
-                paired = f"bare SQL {bare[-1]['tx_per_s']:.0f} tx/s (with the reads {bare_reads[-1]['tx_per_s']:.0f}), "
+                after = self.replay()
+                bare += [before, after]
+                around = (before["tx_per_s"] + after["tx_per_s"]) / 2
+                summary["bare_tx_per_s"] = around
+                summary["bare_tx_per_s_before_after"] = [before["tx_per_s"], after["tx_per_s"]]
+                summary["ratio"] = summary["bookings_per_s_closed"] / around
+                paired = (
+                    f"bare SQL {before['tx_per_s']:.0f} before, {after['tx_per_s']:.0f} after "
+                    f"(with the reads {bare_reads[-1]['tx_per_s']:.0f}), "
+                )
             log(
                 f"  round {index + 1}: {paired}HTTP {summary['bookings_per_s_closed']:.0f} bookings/s with "
                 f"{self.args.closed_clients} clients (p50 {booked.get('p50_ms')} ms, p99 {booked.get('p99_ms')} ms; "
