@@ -4,11 +4,14 @@
 for those five encodings; orjson takes a tenth of that (ADR 0006, session 22).
 
 The text is compact (no spaces after ``,`` and ``:``) and otherwise the standard library's
-with ``ensure_ascii=False``: ``default`` is called for the same values, and times are written
-as ``isoformat()`` writes them. Where orjson refuses a value the standard library takes (a key
-that is not a string, an integer beyond 64 bits), the standard library encodes it, so what
-could be encoded before still is, and what could not raises the same ``TypeError``.
-(Not a number and infinity, which are not JSON, become ``null`` rather than ``NaN``.)"""
+with ``ensure_ascii=False``: ``default`` is called for the values it would be called for, and
+times (which orjson writes itself) are written as ``isoformat()`` writes them. Where orjson
+refuses a value the standard library takes (a key that is not a string, an integer beyond 64
+bits), the standard library encodes it, so what could be encoded before still is, and what
+could not raises the same ``TypeError``. Three differences, none of which the callers send:
+not a number and infinity, which are not JSON, become ``null`` rather than ``NaN``; and
+dataclasses and enums without a ``str`` or ``int`` base, which the standard library hands to
+``default``, orjson writes itself (as an object, as the member's value)."""
 
 from __future__ import annotations
 
