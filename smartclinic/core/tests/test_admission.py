@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.http import HttpResponse
@@ -174,7 +175,16 @@ def test_asgi_admits_up_to_the_limit_per_process_and_sheds_the_rest_at_once(sett
     assert app.in_flight == 0
 
 
-def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(settings):
+@pytest.fixture
+def still_clock(monkeypatch):
+    """Admission's clock stopped: a virtual queue's waits are whole seconds from *now*, and a
+    slow box's clock moves on during a test's thousand calls, moving a wait across a second."""
+    from smartclinic.core import admission
+
+    monkeypatch.setattr(admission, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=time.time))
+
+
+def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(settings, still_clock):
     from smartclinic.core.admission import AdmissionASGIMiddleware
 
     settings.ADMISSION_RETRY_AFTER_MAX = 30
@@ -193,7 +203,7 @@ def test_asgi_retry_after_queues_shed_clients_at_the_rate_requests_complete(sett
     assert len(set(beyond)) == 30 and beyond.count(30) < 200
 
 
-def test_the_operators_queue_rate_is_a_floor_under_the_learned_one(settings):
+def test_the_operators_queue_rate_is_a_floor_under_the_learned_one(settings, still_clock):
     from smartclinic.core.admission import AdmissionASGIMiddleware
 
     settings.ADMISSION_RETRY_AFTER_MAX = 60
