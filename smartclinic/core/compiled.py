@@ -369,7 +369,7 @@ def new_instance(model: type[M], values: dict[str, Any]) -> M:
     attnames = _init_attnames(model)
     if not _stores_plainly(model, attnames) or _has_init_receivers(model):
         return model(**values)
-    unknown = values.keys() - set(attnames)
+    unknown = values.keys() - attnames
     if unknown:
         raise TypeError(f"{model.__name__}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     obj = model.__new__(model)
