@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from smartclinic.billing.api import router as billing_router
 from smartclinic.booking.api import router as booking_router
 from smartclinic.core.errors import ApplicationError, retry_later_for
+from smartclinic.core.renderers import FastJSONRenderer
 from smartclinic.feedback.api import router as feedback_router
 from smartclinic.identity.api import router as identity_router
 from smartclinic.identity.auth import api_auth
@@ -34,6 +35,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=api_auth,
+    renderer=FastJSONRenderer(),
 )
 
 

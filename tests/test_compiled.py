@@ -93,7 +93,8 @@ def test_the_sql_is_compiled_once_per_process(make_user):
     assert compiled._plans["default"] is plan
 
 
-def test_compiled_values_are_the_querysets_dicts(make_user, make_member):
+@pytest.mark.parametrize("prepared", [False, True])
+def test_compiled_values_are_the_querysets_dicts(make_user, make_member, prepared):
     born = dt.date(2004, 5, 6)
     owner = make_member(
         account=make_user(),
@@ -104,11 +105,13 @@ def test_compiled_values_are_the_querysets_dicts(make_user, make_member):
     make_member(birth_date=born + dt.timedelta(days=1))
     Dependant.objects.create(owner=owner, name="小明", relation="child", birth_date=born)
     values = Dependant.objects.order_by("name").values("name", "owner__national_id", "owner__account__username")
-    compiled = CompiledValues(values, "owner__birth_date", "owner__account")
+    compiled = CompiledValues(values, "owner__birth_date", "owner__account", prepared=prepared)
 
     found = compiled.all(owner__birth_date=born, owner__account=owner.account_id)
 
-    assert found == list(values.filter(owner__birth_date=born, owner__account=owner.account_id))
+    expected = list(values.filter(owner__birth_date=born, owner__account=owner.account_id))
+    assert found == expected
+    assert [[type(v) for v in row.values()] for row in found] == [[type(v) for v in row.values()] for row in expected]
     assert found[0]["owner__national_id"] == "11010519491231002X"  # the field's converter ran
     assert compiled.all(owner__birth_date=born + dt.timedelta(days=1), owner__account=owner.account_id) == []
     plan = compiled._plans["default"]
@@ -160,6 +163,19 @@ def test_models_with_save_receivers_go_through_save(make_user):
     finally:
         signals.post_save.disconnect(receiver, sender=OutboxMessage)
     assert seen == [("x.signalled", True)]
+
+
+def test_prepared_compiled_values_are_a_prepared_statement_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server-side prepared statements")
+    compiled = CompiledValues(Member.objects.values("number", "bound_at"), "kind", prepared=True)
+
+    assert compiled.all(kind="no such kind") == []
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"identity_member"."bound_at"' in statement for statement in prepared), prepared
 
 
 def test_a_prepared_compiled_query_is_a_prepared_statement_on_postgresql(make_user):

@@ -103,7 +103,7 @@ def access_own_dependant_or_none(*, member: Member | None, public_id: UUID | Non
 
 
 # On every slot list refresh.
-_DEPARTMENT_BY_CODE: CompiledQuery[Department] = CompiledQuery(Department.objects.all(), "code")
+_DEPARTMENT_BY_CODE: CompiledQuery[Department] = CompiledQuery(Department.objects.all(), "code", prepared=True)
 
 
 def department_by_ref(*, ref: str) -> Department:

@@ -4,14 +4,12 @@ reschedule, the waitlist; and the clinic's session suspension."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
-from ninja.renderers import JSONRenderer
 from ninja.responses import Status
 
 from smartclinic.booking import selectors, services, waitlist
@@ -50,16 +48,17 @@ from smartclinic.booking.schemas import (
     WaitlistIn,
     WaitlistOut,
 )
-from smartclinic.core import clock
+from smartclinic.core import clock, fastjson
 from smartclinic.core.idempotency import fingerprint_of, run_idempotent
 from smartclinic.core.microcache import UNTIL_HEADER
 from smartclinic.core.ratelimit import client_address, limit_booking_writes
+from smartclinic.core.renderers import FastJSONRenderer
 from smartclinic.identity.auth import request_actor, request_user, require_perm
 from smartclinic.identity.selectors import member_of_user
 from smartclinic.scheduling import selectors as scheduling_selectors
 
 router = Router(tags=["booking"])
-SLOT_LIST_RENDERER = JSONRenderer()  # NinjaAPI's own (config/api.py sets no other)
+SLOT_LIST_RENDERER = FastJSONRenderer()  # NinjaAPI's own (config/api.py)
 
 
 @router.get("/departments", auth=None, response=list[DepartmentOut])
@@ -144,7 +143,7 @@ def appointment_book_api(request: HttpRequest, payload: AppointmentIn) -> HttpRe
         path=request.path,
     )
     # The body was validated against AppointmentOut when it was made (or stored): sent as it is.
-    return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+    return HttpResponse(fastjson.encoded(body), status=status, content_type="application/json; charset=utf-8")
 
 
 @router.get("/appointments", response=list[AppointmentOut])

@@ -476,10 +476,11 @@ class CompiledValues:
         rows = SLOTS.all(session__date=day)
     """
 
-    def __init__(self, queryset: QuerySet[Any], *names: str) -> None:
+    def __init__(self, queryset: QuerySet[Any], *names: str, prepared: bool = False) -> None:
         assert queryset._fields, "CompiledValues takes a .values(...) queryset naming its fields"  # type: ignore[attr-defined]
         self._queryset = queryset
         self._names = names
+        self._prepared = prepared  # a prepared statement on PostgreSQL (``prepared_cursor``)
         self._fields: tuple[str, ...] = tuple(queryset._fields)  # type: ignore[attr-defined]
         self._plans: dict[str, tuple[_Binding, tuple[tuple[int, tuple[Any, ...], Any], ...]]] = {}
         self._lock = threading.Lock()
@@ -500,7 +501,7 @@ class CompiledValues:
     def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[dict[str, Any]]:
         binding, converters = self._plan(using)
         connection = connections[using]
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) if self._prepared else connection.cursor() as cursor:
             cursor.execute(binding.sql, binding.bind(values, connection))
             rows = cursor.fetchall()
         fields = self._fields

@@ -24,10 +24,13 @@ import orjson
 COMPACT = (",", ":")
 
 
-def encoded(value: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
-    """``value`` as JSON, UTF-8 encoded."""
+def encoded(value: Any, *, default: Callable[[Any], Any] | None = None, times_by_default: bool = False) -> bytes:
+    """``value`` as JSON, UTF-8 encoded. ``times_by_default``: dates, times and datetimes go to
+    ``default`` too, as the standard library sends them (for an encoder that writes them its
+    own way, such as Django's, which cuts microseconds to milliseconds)."""
+    option = orjson.OPT_PASSTHROUGH_DATETIME if times_by_default else None
     try:
-        return orjson.dumps(value, default=default)
+        return orjson.dumps(value, default=default, option=option)
     except TypeError:  # orjson's JSONEncodeError is a TypeError
         return json.dumps(value, default=default, ensure_ascii=False, separators=COMPACT).encode()
 

@@ -65,8 +65,14 @@ SLOT_ROW_FIELDS = (
 )
 SLOT_ROWS_AT_MOST = 500
 
-_SLOTS_OF_DEPARTMENT_DAY = CompiledValues(slot_list().values(*SLOT_ROW_FIELDS), "session__department", "session__date")
-_SLOTS_OF_DOCTOR_DAY = CompiledValues(slot_list().values(*SLOT_ROW_FIELDS), "session__doctor", "session__date")
+# Prepared: every student re-lists a day's slots in a rush, and PostgreSQL planned the four-table
+# join each time (the micro-cache's refreshes: each list once a second in each worker).
+_SLOTS_OF_DEPARTMENT_DAY = CompiledValues(
+    slot_list().values(*SLOT_ROW_FIELDS), "session__department", "session__date", prepared=True
+)
+_SLOTS_OF_DOCTOR_DAY = CompiledValues(
+    slot_list().values(*SLOT_ROW_FIELDS), "session__doctor", "session__date", prepared=True
+)
 
 
 def slot_rows(
