@@ -667,6 +667,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print("  audit: " + ", ".join(f"{k} {a[k]}" for k in audit_keys))
         if s.get("client_errors"):
             print(f"  client errors: {s['client_errors']}")
+        lag = s.get("client_loop_lag") or {}
+        if lag.get("max_ms") is not None:
+            print(f"  the load client's own event loop ran late by p99 {lag['p99_ms']} / max {lag['max_ms']} ms "
+                  f"(max {lag['max_in_ramp_ms']} ms in the ramp): answers waited that long in the client")  # fmt: skip
         five = {k: v for k, v in s["status_counts"].items() if k.startswith("5") and k != "503"}
         verdicts.append((f"{label}: audit all zero", all(a[k] == 0 for k in audit_keys), "see above"))
         verdicts.append((f"{label}: no 5xx but 503, no failed requests", not five and "0" not in s["status_counts"],

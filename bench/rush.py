@@ -42,6 +42,7 @@ from urllib.parse import urlencode, urlsplit
 from http1 import Http1Pool
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+LAG_TICK = 0.01  # seconds between the client's checks of its own event loop
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Rush:
         # Fixed in advance too: which booking requests get a twin, the twin's delay, the jitter.
         self.plan_rng = random.Random(args.seed + 1)
         self.records: list[Record] = []
+        self.own_lag: list[tuple[float, float]] = []  # (when, how late), ``_watch_own_loop``
         self.errors: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -344,11 +346,24 @@ class Rush:
         self.connections = Slots(self.args.concurrency)
         where = urlsplit(self.args.url)
         pool = Http1Pool(where.hostname or "127.0.0.1", where.port or 80, timeout=self.args.timeout)
+        watch = asyncio.create_task(self._watch_own_loop())
         try:
             await self._run(pool)
         finally:
+            watch.cancel()
             pool.close()
             self.connections_opened = pool.opened
+
+    async def _watch_own_loop(self) -> None:
+        """How late this client's own event loop runs a timer (``LAG_TICK`` apart), with when: an
+        answer that waits in this process to be read is counted in its latency as if the server
+        were slow. On two cores shared with the server the client can fall behind in the flood;
+        the report says so rather than leaving it to be read as the server's."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(LAG_TICK)
+            self.own_lag.append((self.now(), loop.time() - asked - LAG_TICK))
 
     async def _run(self, pool: Http1Pool) -> None:
         wait = -self.now() - 0.5
@@ -427,6 +442,19 @@ class Rush:
             "max_in_flight": self.max_in_flight,
             "connections_opened": getattr(self, "connections_opened", 0),
             "client_cpu_s": usage.ru_utime + usage.ru_stime,
+            "client_loop_lag": self._own_lag_summary(),
+        }
+
+    def _own_lag_summary(self) -> dict[str, float | None]:
+        """The client's own lateness (``_watch_own_loop``), in ms: over the run, and its worst in
+        the first seconds after the release (the ramp, or 2 s), when the flood is."""
+        lags = sorted(lag for _at, lag in self.own_lag)
+        early = [lag for at, lag in self.own_lag if 0.0 <= at <= max(self.args.ramp or 0.0, 2.0)]
+        return {
+            "p50_ms": round(percentile(lags, 0.50) * 1000, 1) if lags else None,
+            "p99_ms": round(percentile(lags, 0.99) * 1000, 1) if lags else None,
+            "max_ms": round(lags[-1] * 1000, 1) if lags else None,
+            "max_in_ramp_ms": round(max(early) * 1000, 1) if early else None,
         }
 
     def dump(self, path: str, summary: dict[str, Any]) -> None:
@@ -483,6 +511,13 @@ def print_summary(summary: dict[str, Any], out: Any = sys.stdout) -> None:
         f"CPU {s['client_cpu_s']:.1f} s",
         file=out,
     )
+    lag = s["client_loop_lag"]
+    if lag["max_ms"] is not None:
+        print(
+            f"client's own event loop late by p50 {lag['p50_ms']} / p99 {lag['p99_ms']} / max {lag['max_ms']} ms "
+            f"(max {lag['max_in_ramp_ms']} ms in the first seconds): answers wait that long in the client",
+            file=out,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
