@@ -1,7 +1,8 @@
 """JSON encoded in C (orjson) where every booking encodes: the rows its one statement sends
 (``core.compiled``), its answer (``booking.fastpath``) and the rush's slot lists
-(``booking.slot_marks``). The standard library's encoder took a twentieth of a booking's CPU
-for those five encodings; orjson takes a tenth of that (ADR 0006, session 22).
+(``booking.slot_marks``); and the API's answers (``core.renderers``). The standard library's
+encoder took a twentieth of a booking's CPU for those five encodings; orjson takes a tenth of
+that (ADR 0006, session 22).
 
 The text is compact (no spaces after ``,`` and ``:``) and otherwise the standard library's
 with ``ensure_ascii=False``: ``default`` is called for the values it would be called for, and
