@@ -320,12 +320,12 @@ class CompiledQuery(Generic[M]):
         with prepared_cursor(connection) if self._prepared else connection.cursor() as cursor:
             cursor.execute(plan.binding.sql, plan.binding.bind(values, connection))
             rows = cursor.fetchall()
-        return [self._instance(raw, plan, using, connection) for raw in rows]
+        return [self._instance(raw, plan, connection) for raw in rows]
 
     @staticmethod
-    def _instance(raw: Any, plan: _Plan, using: str, connection: Any) -> M:
+    def _instance(raw: Any, plan: _Plan, connection: Any) -> M:
         row = _converted(raw, plan.converters, connection)
-        obj = _loaded(plan.model, using, plan.init_list, row[plan.fields_start : plan.fields_end])
+        obj = _loaded(plan.model, connection.alias, plan.init_list, row[plan.fields_start : plan.fields_end])
         for populator in plan.populators:
             _populate(populator, row, obj)
         for attribute, position in plan.annotations:
@@ -449,7 +449,7 @@ def first_of_each(*lookups: Lookup, using: str = DEFAULT_DB_ALIAS) -> list[Any]:
     for plan in plans:
         part = rows[0][start : start + plan.width]
         start += plan.width
-        found.append(None if part[plan.pk_position] is None else CompiledQuery._instance(part, plan, using, connection))
+        found.append(None if part[plan.pk_position] is None else CompiledQuery._instance(part, plan, connection))
     return found
 
 
