@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import orjson
 from http1 import Http1Pool
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -179,7 +180,7 @@ class Rush:
             headers += "".join(f"{name}: {value}\r\n" for name, value in extra.items())
         body = None
         if "json" in kwargs:
-            body = json.dumps(kwargs.pop("json")).encode()
+            body = orjson.dumps(kwargs.pop("json"))
             headers += "Content-Type: application/json\r\n"
         if "params" in kwargs:
             target = f"{target}?{urlencode(kwargs.pop('params'))}"
@@ -202,8 +203,8 @@ class Rush:
         finally:
             self.connections.release()
         try:
-            data = json.loads(response.body) if response.body else None
-        except ValueError:
+            data = orjson.loads(response.body) if response.body else None
+        except orjson.JSONDecodeError:
             data = None
         return response.status, data, response.headers, on_wire
 
