@@ -6,8 +6,10 @@ writer per ring, so no lock is shared between processes: a worker claims its rin
 exclusive ``flock``, which the kernel releases when the process ends (a restarted worker takes
 the ring over). The ring's head (records written so far) is written after the record, so a
 reader never sees a record before it is complete; a reader that fell more than a ring behind
-skips what was overwritten. What goes through it are hints that a later read of the database
-corrects (``booking.slot_marks``): a record lost in a lap costs freshness, nothing else.
+skips what was overwritten, and a reader may stop at the first record, from the newest back,
+that it no longer wants (too old to matter). What goes through it are hints that a later read
+of the database corrects (``booking.slot_marks``): a record lost in a lap costs freshness,
+nothing else.
 
 ``python -m smartclinic.serve`` makes the directory (``SMARTCLINIC_SHARED_DIR``) with one ring
 per worker; without it each process keeps to itself.
@@ -21,6 +23,7 @@ import mmap
 import os
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger("smartclinic.shared_log")
@@ -61,13 +64,18 @@ class _Ring:
         self.map[offset : offset + self.record_size] = record
         HEAD.pack_into(self.map, 0, head + 1)  # after the record: readers see it whole
 
-    def read_new(self) -> list[bytes]:
+    def read_new(self, still_wanted: Callable[[bytes], bool] | None = None) -> list[bytes]:
         head = self.head()
         start = max(self.cursor, head - self.capacity + 1)  # the oldest is about to be overwritten
         records = []
-        for index in range(start, head):
+        for index in range(head - 1, start - 1, -1):  # newest first, to stop at the first unwanted
             offset = HEAD.size + (index % self.capacity) * self.record_size
-            records.append(self.map[offset : offset + self.record_size])
+            record = self.map[offset : offset + self.record_size]
+            if still_wanted is not None and not still_wanted(record):
+                start = index + 1
+                break
+            records.append(record)
+        records.reverse()
         trusted_from = self.head() - self.capacity + 1
         if trusted_from > start:  # lapped while reading: drop what may be torn
             records = records[trusted_from - start :]
@@ -106,8 +114,12 @@ class SharedLog:
             with self._lock:
                 self.own.append(record)
 
-    def read_new(self) -> list[bytes]:
-        return [record for ring in self.others for record in ring.read_new()]
+    def read_new(self, still_wanted: Callable[[bytes], bool] | None = None) -> list[bytes]:
+        """What the other processes appended since the last call, oldest first. With
+        ``still_wanted``, each ring is read from its newest record back and the reading stops at
+        the first record it refuses: one that has not looked for a while (its rings full of
+        records too old to matter) then reads only the recent ones, not a ring's worth of each."""
+        return [record for ring in self.others for record in ring.read_new(still_wanted)]
 
     def close(self) -> None:
         """Give the rings up (the process's end does as much): another process may claim this one."""

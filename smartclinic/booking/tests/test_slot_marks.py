@@ -98,6 +98,25 @@ def test_what_one_worker_learns_reaches_the_lists_another_serves(tmp_path):
     assert _shown(SlotListRefiner(listing_worker).body_for(cached)) == [(1, True), (0, False)]
 
 
+def test_a_worker_that_has_not_looked_for_a_while_takes_in_only_what_can_still_matter(tmp_path):
+    def worker() -> SlotMarks:
+        return SlotMarks(SharedLog(tmp_path, name="slot-marks", rings=2, record_size=slot_marks.RECORD.size))
+
+    booking_worker, idle_worker = worker(), worker()
+    assert booking_worker.shared is not None
+    now = time.monotonic()
+    stale, recent = uuid.uuid4(), uuid.uuid4()
+    for slot, at in ((stale, now - slot_marks.useful_for() - 1), (recent, now - 1)):
+        booking_worker.shared.append(slot_marks.RECORD.pack(slot.bytes, 0, at))
+
+    idle_worker.absorb()
+
+    # The old mark could lower no list still served, nor say "full" to admission control:
+    # left unread, as the whole day's others would be.
+    assert set(idle_worker.bounds) == {str(recent)}
+    assert slot_marks.useful_for() >= max(slot_marks.FULL_KNOWN_FOR, 5.0)  # the default stale window
+
+
 def test_an_answer_that_is_not_a_slot_list_is_served_as_it_is():
     marks = SlotMarks()
     marks.mark(uuid.uuid4(), 0)

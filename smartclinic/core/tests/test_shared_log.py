@@ -58,6 +58,18 @@ def test_a_reader_more_than_a_ring_behind_gets_the_newest_it_can_trust(tmp_path)
     assert reader.read_new() == [b"r007", b"r008", b"r009"]
 
 
+def test_a_reader_may_stop_at_the_first_record_it_no_longer_wants_from_the_newest_back(tmp_path):
+    writer, reader = _log(tmp_path), _log(tmp_path)
+    for record in (b"old1", b"new1", b"old2", b"new2", b"new3"):
+        writer.append(record)
+
+    # Newest first: new3, new2, then old2 stops the reading (new1, behind it, is not read).
+    assert reader.read_new(still_wanted=lambda record: record.startswith(b"new")) == [b"new2", b"new3"]
+    assert reader.read_new() == []  # what was passed over is not read later either
+    writer.append(b"new4")
+    assert reader.read_new(still_wanted=lambda record: record.startswith(b"new")) == [b"new4"]
+
+
 def test_records_have_the_size_the_log_was_made_for(tmp_path):
     with pytest.raises(ValueError, match="4 bytes"):
         _log(tmp_path).append(b"too long")
