@@ -6,8 +6,9 @@ every student's first request finds its token's stamp a minute old. Written by t
 was one more statement and one more commit per student in the busiest seconds the clinic has
 (about 10,000 in the rush benchmark, ADR 0006 session 19). Instead each process keeps the stamps
 it owes and writes them together ``API_TOKEN_LAST_USE_FLUSH_SECONDS`` later, from a thread of
-its own, and at exit. A stamp lost in a crash is harmless: it only shows staff when a token was
-last seen. ``0`` writes each stamp at once, in the request (the tests' setting).
+its own, and at exit. That thread is started once per process: by the ASGI worker as it starts,
+or else by the first stamp noted. A stamp lost in a crash is harmless: it only shows staff when
+a token was last seen. ``0`` writes each stamp at once, in the request (the tests' setting).
 """
 
 from __future__ import annotations
@@ -62,27 +63,41 @@ def write_stamps(stamps: dict[int, dt.datetime]) -> None:
 
 
 class TokenUseStamps:
-    """The stamps this process owes, written ``delay`` seconds after the first of them."""
+    """The stamps this process owes, written ``delay`` seconds after the first of them by a
+    thread of its own (``start``), which lives as long as the process."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self._pending: dict[int, dt.datetime] = {}
-        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._owed = threading.Event()  # set while stamps are pending
+        self._closing = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the writer thread, if not yet. A server's worker starts it as it starts
+        (``config/asgi.py``): otherwise the first request to note a stamp would, and starting a
+        thread waits for the new thread to run, which on two busy cores is tens of
+        milliseconds (measured: 30-80 ms of a booking thread in a rush's first second, in every
+        worker, with its other booking thread waiting on the lock behind it)."""
+        if self.delay <= 0 or self._writer is not None:
+            return
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_when_owed, name="token-use-stamps", daemon=True)
+                self._writer.start()
 
     def note(self, token_pk: int, at: dt.datetime) -> None:
         if self.delay <= 0:
             write_stamps({token_pk: at})
             return
+        if self._writer is None:
+            self.start()
         with self._lock:
             known = self._pending.get(token_pk)
             if known is None or known < at:
                 self._pending[token_pk] = at
-            if self._timer is None:
-                self._timer = threading.Timer(self.delay, self._flush_in_background)
-                self._timer.daemon = True
-                self._timer.name = "token-use-stamps"
-                self._timer.start()
+            self._owed.set()
 
     def pending(self) -> int:
         return len(self._pending)
@@ -92,9 +107,7 @@ class TokenUseStamps:
         dropped (logged), not retried: the next use of the token stamps it again."""
         with self._lock:
             stamps, self._pending = self._pending, {}
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._owed.clear()
         if stamps:
             try:
                 write_stamps(stamps)
@@ -102,11 +115,25 @@ class TokenUseStamps:
                 logger.warning("could not write %d tokens' last-use stamps", len(stamps), exc_info=True)
         return len(stamps)
 
-    def _flush_in_background(self) -> None:
-        try:
-            self.flush()
-        finally:
-            connections.close_all()  # this thread's own; it ends here
+    def close(self) -> None:
+        """Write what is owed and stop the writer thread (exit, tests)."""
+        self._closing.set()
+        self._owed.set()
+        if self._writer is not None and self._writer is not threading.current_thread():
+            self._writer.join(timeout=10)
+        self.flush()
+
+    def _write_when_owed(self) -> None:
+        while not self._closing.is_set():
+            self._owed.wait()
+            if self._closing.wait(self.delay):  # the stamps noted meanwhile go in the same batch
+                return
+            try:
+                self.flush()
+            except Exception:  # the writer must outlive any one batch
+                logger.exception("writing tokens' last-use stamps failed")
+            finally:
+                connections.close_all()  # this thread's own: no connection held between batches
 
 
 _stamps: TokenUseStamps | None = None
@@ -119,7 +146,7 @@ def process_stamps() -> TokenUseStamps:
         with _creating:
             if _stamps is None:
                 _stamps = TokenUseStamps(settings.API_TOKEN_LAST_USE_FLUSH_SECONDS)
-                atexit.register(_stamps.flush)
+                atexit.register(_stamps.close)
     return _stamps
 
 

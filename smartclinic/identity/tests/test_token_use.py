@@ -37,7 +37,7 @@ def deferred(monkeypatch):
     yield stamps
     with stamps._lock:
         stamps._pending.clear()
-    stamps.flush()  # stops its timer
+    stamps.close()  # stops its writer thread
 
 
 @pytest.mark.django_db
@@ -113,6 +113,38 @@ def test_the_stamps_are_written_on_their_own_after_the_delay(make_user):
         time.sleep(0.02)
     assert _stamp(issued) == at
     assert stamps.pending() == 0
+    later = at + dt.timedelta(minutes=1)
+    stamps.note(issued.token.pk, later)  # the same thread writes the next batch too
+    deadline = time.monotonic() + 10
+    while _stamp(issued) != later and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _stamp(issued) == later
+    stamps.close()
+    assert stamps._writer is not None and not stamps._writer.is_alive()
+
+
+def test_the_writer_thread_is_started_once_and_not_by_a_noted_stamp_when_started_already(monkeypatch):
+    stamps = TokenUseStamps(delay=3600)
+    stamps.start()
+    writer = stamps._writer
+    assert writer is not None and writer.is_alive() and writer.daemon
+
+    started = []
+    monkeypatch.setattr(token_use.threading.Thread, "start", lambda thread: started.append(thread))
+    stamps.note(1, clock.now())
+    stamps.start()
+    assert started == [] and stamps._writer is writer
+    monkeypatch.undo()
+    with stamps._lock:
+        stamps._pending.clear()
+    stamps.close()
+    assert not writer.is_alive()
+
+
+def test_with_no_delay_there_is_no_writer_thread():
+    stamps = TokenUseStamps(delay=0)
+    stamps.start()
+    assert stamps._writer is None
 
 
 @pytest.mark.django_db
@@ -137,4 +169,4 @@ def test_the_process_keeps_one_set_of_stamps_with_the_configured_delay(monkeypat
     stamps = token_use.process_stamps()
     assert stamps.delay == 7
     assert token_use.process_stamps() is stamps
-    assert registered == [stamps.flush]  # what is owed is written at exit
+    assert registered == [stamps.close]  # what is owed is written at exit
