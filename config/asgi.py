@@ -2,6 +2,7 @@ import os
 import sys
 
 import django
+from django.conf import settings
 
 # Django's synchronous code runs in a worker thread while the event loop reads requests and
 # answers the shed ones: let the loop have the GIL back within 1 ms instead of 5 ms.
@@ -17,6 +18,7 @@ from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
 from smartclinic.core.heap import freeze_startup_heap  # noqa: E402
 from smartclinic.core.microcache import MicroCache  # noqa: E402
+from smartclinic.identity.token_use import process_stamps  # noqa: E402
 
 # Django's ASGIHandler, keeping its request threads instead of starting two per request.
 django_application = KeptThreadsASGIHandler()
@@ -30,6 +32,13 @@ application = MicroCache(
     AdmissionASGIMiddleware(BookingFastPath(django_application), judges={BOOK_PATH: BookingJudge()}),
     refiners={"/api/v1/slots": _slot_list_refiner} if _slot_list_refiner is not None else None,
 )
+
+# Threads a worker needs, started now rather than by its first requests (a thread's start holds
+# whoever starts it until the new thread runs: at a rush's release, tens of milliseconds of a
+# loop or a booking thread; ADR 0006, session 24): the request threads for as many Django
+# requests as the rush paths let in at once, and the writer of tokens' last-use stamps.
+django_application.start_threads(settings.ADMISSION_MAX_IN_FLIGHT + settings.MICROCACHE_MAX_REFRESHING)
+process_stamps().start()
 
 # What start-up loaded lives as long as the worker: out of the collector's full passes.
 freeze_startup_heap()

@@ -159,6 +159,26 @@ def test_requests_at_the_same_time_each_have_a_thread_of_their_own(handler):
     assert len(handler._idle) == 2  # both kept for later requests
 
 
+def test_threads_started_beforehand_serve_the_first_requests_without_a_thread_start(handler, settings, monkeypatch):
+    handler.start_threads(2)
+    started_beforehand = [next(iter(executor._threads)) for executor in handler._idle]
+    assert len(started_beforehand) == 2 and all(thread.is_alive() for thread in started_beforehand)
+    starts: list[threading.Thread] = []
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: starts.append(thread))
+
+    async def together() -> list[tuple[int, str]]:
+        return list(await asyncio.gather(_get(handler, "/meet"), _get(handler, "/meet")))
+
+    answers = asyncio.run(together())
+    monkeypatch.undo()
+
+    assert [status for status, _thread in answers] == [200, 200]
+    assert starts == []
+    assert {thread for _status, thread in answers} == {f"{t.name} {t.ident}" for t in started_beforehand}
+    handler.start_threads(10)  # no more than ASGI_KEPT_THREADS are kept
+    assert len(handler._idle) == settings.ASGI_KEPT_THREADS
+
+
 def test_beyond_the_kept_number_a_requests_thread_is_not_kept(handler, settings):
     settings.ASGI_KEPT_THREADS = 0
 
