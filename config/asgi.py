@@ -16,7 +16,7 @@ from smartclinic.booking.fastpath import BookingFastPath, BookingJudge  # noqa: 
 from smartclinic.booking.slot_marks import slot_list_refiner  # noqa: E402
 from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
-from smartclinic.core.heap import freeze_startup_heap  # noqa: E402
+from smartclinic.core.heap import QuietTimeCollector, freeze_startup_heap  # noqa: E402
 from smartclinic.core.microcache import MicroCache  # noqa: E402
 from smartclinic.identity.token_use import process_stamps  # noqa: E402
 
@@ -40,5 +40,7 @@ application = MicroCache(
 django_application.start_threads(settings.ADMISSION_MAX_IN_FLIGHT + settings.MICROCACHE_MAX_REFRESHING)
 process_stamps().start()
 
-# What start-up loaded lives as long as the worker: out of the collector's full passes.
+# What start-up loaded lives as long as the worker: out of the collector's full passes; and
+# those passes over what the worker builds as it serves wait for a quiet moment.
 freeze_startup_heap()
+QuietTimeCollector().start()

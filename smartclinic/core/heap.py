@@ -6,12 +6,20 @@ collection, and the first full collection comes when a burst of requests leaves 
 alive at once: in a booking rush each uvicorn worker ran one in the first half second of the
 flood, holding the GIL (event loop and booking threads alike) for 250-450 ms (ADR 0006,
 session 10). ``gc.freeze()`` moves what exists at start-up to a generation the collector
-never walks; what requests allocate is collected as before.
+never walks; what requests allocate is collected as before, and the full collections of what
+the process builds while it serves wait for a quiet moment (``QuietTimeCollector``).
 """
 
 from __future__ import annotations
 
 import gc
+import threading
+import time
+from collections.abc import Callable
+
+# A full-collection threshold Python never reaches: automatic full collections off.
+NEVER = 2**31 - 1
+DEFAULT_FULL_THRESHOLD = 10  # CPython's
 
 
 def freeze_startup_heap() -> int:
@@ -20,3 +28,72 @@ def freeze_startup_heap() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+class QuietTimeCollector:
+    """Full collections when the worker is quiet, not in the middle of a rush.
+
+    Freezing the start-up heap leaves the full collections what the process built since: the
+    compiled queries, connections, caches and the like of hours of serving. Python starts a full
+    collection when enough objects have outlived two young collections, which a burst of
+    requests does: measured in a booking rush after a day's load (the capacity and overload
+    rounds of ``make bench-rush``), the workers ran full collections 1.2 and 3 s after the
+    release, one of 115 ms, with every thread of the worker stopped (ADR 0006, session 24).
+
+    ``start`` turns the automatic full collections off (the young ones stay as they are) and
+    runs them from a thread of its own instead: once the process has used less than
+    ``QUIET_CPU_SHARE`` of a core over the last ``CHECK_EVERY`` seconds, at most once every
+    ``AT_MOST_EVERY`` seconds; and at least every ``AT_LEAST_EVERY`` seconds, quiet or not, so
+    that cyclic garbage that outlived the young collections is freed in any case."""
+
+    CHECK_EVERY = 1.0
+    QUIET_CPU_SHARE = 0.05
+    AT_MOST_EVERY = 10.0
+    AT_LEAST_EVERY = 300.0
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+        collect: Callable[[], object] = gc.collect,
+    ) -> None:
+        self._clock, self._cpu_clock, self._collect = clock, cpu_clock, collect
+        self.last_collection = clock()
+        self._last_check = (clock(), cpu_clock())
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.collections = 0
+
+    def start(self) -> None:
+        young, middle, _full = gc.get_threshold()
+        gc.set_threshold(young, middle, NEVER)
+        self._thread = threading.Thread(target=self._run, name="quiet-time-gc", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and give the full collections back to Python (tests)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        young, middle, _full = gc.get_threshold()
+        gc.set_threshold(young, middle, DEFAULT_FULL_THRESHOLD)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.CHECK_EVERY):
+            self.check()
+
+    def check(self) -> bool:
+        """Collect if it is time to; whether it did."""
+        now, cpu = self._clock(), self._cpu_clock()
+        checked_at, cpu_then = self._last_check
+        self._last_check = (now, cpu)
+        since = now - self.last_collection
+        quiet = (cpu - cpu_then) <= self.QUIET_CPU_SHARE * max(now - checked_at, 1e-9)
+        if since >= self.AT_LEAST_EVERY or (quiet and since >= self.AT_MOST_EVERY):
+            self._collect()
+            self.collections += 1
+            self.last_collection = self._clock()
+            self._last_check = (self.last_collection, self._cpu_clock())  # its own CPU is not load
+            return True
+        return False

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from smartclinic.core.heap import freeze_startup_heap
+from smartclinic.core.heap import NEVER, QuietTimeCollector, freeze_startup_heap
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,3 +49,68 @@ def test_freezing_counts_what_it_froze_and_leaves_new_objects_collectable() -> N
         assert any(obj is made_after for obj in gc.get_objects())  # walked, not frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_asgi_worker_leaves_its_full_collections_to_a_quiet_time() -> None:
+    probe = """
+import gc, threading, config.asgi
+print(gc.get_threshold()[2], any(t.name == "quiet-time-gc" and t.is_alive() for t in threading.enumerate()))
+"""
+    env = {**os.environ, "SMARTCLINIC_TESTING": "1", "DATABASE_POOL": "0"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(NEVER), "True"]
+
+
+class _Clocks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.cpu = 50.0
+        self.collected: list[float] = []
+
+    def collector(self) -> QuietTimeCollector:
+        return QuietTimeCollector(clock=lambda: self.now, cpu_clock=lambda: self.cpu, collect=self._collect)
+
+    def _collect(self) -> None:
+        self.collected.append(self.now)
+
+    def second(self, busy: float) -> None:
+        """A second passes, ``busy`` of it on the CPU."""
+        self.now += 1.0
+        self.cpu += busy
+
+
+def test_a_full_collection_waits_for_a_quiet_second_and_comes_at_most_every_ten_seconds() -> None:
+    clocks = _Clocks()
+    collector = clocks.collector()
+    for _ in range(30):  # a rush: busy throughout
+        clocks.second(busy=0.8)
+        assert not collector.check()
+    clocks.second(busy=0.01)  # quiet
+    assert collector.check()
+    for _ in range(9):  # quiet, but a collection was just run
+        clocks.second(busy=0.0)
+        assert not collector.check()
+    clocks.second(busy=0.0)
+    assert collector.check()
+    assert clocks.collected == [1031.0, 1041.0]
+
+
+def test_a_process_never_quiet_still_collects_every_five_minutes() -> None:
+    clocks = _Clocks()
+    collector = clocks.collector()
+    checks = [collector.check() for _ in range(600) if clocks.second(busy=0.9) is None]
+    assert checks.count(True) == 2 and clocks.collected == [1300.0, 1600.0]
+
+
+def test_started_it_turns_the_automatic_full_collections_off_and_stopped_back_on() -> None:
+    before = gc.get_threshold()
+    collector = QuietTimeCollector()
+    try:
+        collector.start()
+        assert gc.get_threshold() == (before[0], before[1], NEVER)
+    finally:
+        collector.stop()
+    assert gc.get_threshold() == before
+    assert collector._thread is not None and not collector._thread.is_alive()
