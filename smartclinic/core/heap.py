@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 # A full-collection threshold Python never reaches: automatic full collections off.
 NEVER = 2**31 - 1
-DEFAULT_FULL_THRESHOLD = 10  # CPython's
 
 
 def freeze_startup_heap() -> int:
@@ -63,10 +62,11 @@ class QuietTimeCollector:
         self._last_check = (clock(), cpu_clock())
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._full_threshold_before: int | None = None
         self.collections = 0
 
     def start(self) -> None:
-        young, middle, _full = gc.get_threshold()
+        young, middle, self._full_threshold_before = gc.get_threshold()
         gc.set_threshold(young, middle, NEVER)
         self._thread = threading.Thread(target=self._run, name="quiet-time-gc", daemon=True)
         self._thread.start()
@@ -76,8 +76,9 @@ class QuietTimeCollector:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        young, middle, _full = gc.get_threshold()
-        gc.set_threshold(young, middle, DEFAULT_FULL_THRESHOLD)
+        if self._full_threshold_before is not None:
+            young, middle, _full = gc.get_threshold()
+            gc.set_threshold(young, middle, self._full_threshold_before)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.CHECK_EVERY):
