@@ -2,7 +2,7 @@
 
 When slots open, every student re-lists the day's slots after each "slot full": thousands of
 identical requests per second, each costing a query and a serialization. ``MicroCache`` keeps
-a successful answer in the process for ``MICROCACHE_TTL_MS`` (half a second by default) and
+a successful answer in the process for ``MICROCACHE_TTL_MS`` (a second by default) and
 collapses concurrent misses into one request (the others wait for its answer), as a reverse
 proxy's ``proxy_cache_valid 200 1s; proxy_cache_lock on;`` would. The list can thus be that
 much older than the database; the booking itself always decides on the row.
