@@ -63,7 +63,6 @@ class QuietTimeCollector:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._full_threshold_before: int | None = None
-        self.collections = 0
 
     def start(self) -> None:
         young, middle, self._full_threshold_before = gc.get_threshold()
@@ -93,7 +92,6 @@ class QuietTimeCollector:
         quiet = (cpu - cpu_then) <= self.QUIET_CPU_SHARE * max(now - checked_at, 1e-9)
         if since >= self.AT_LEAST_EVERY or (quiet and since >= self.AT_MOST_EVERY):
             self._collect()
-            self.collections += 1
             self.last_collection = self._clock()
             self._last_check = (self.last_collection, self._cpu_clock())  # its own CPU is not load
             return True

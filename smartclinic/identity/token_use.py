@@ -91,8 +91,7 @@ class TokenUseStamps:
         if self.delay <= 0:
             write_stamps({token_pk: at})
             return
-        if self._writer is None:
-            self.start()
+        self.start()
         with self._lock:
             known = self._pending.get(token_pk)
             if known is None or known < at:
