@@ -158,6 +158,7 @@ class Bench:
             "LOG_LEVEL": "ERROR",
             "ADMISSION_MAX_QUEUE_MS": str(args.admission_ms),
             "ADMISSION_MAX_IN_FLIGHT": str(args.in_flight),
+            "ADMISSION_WORKER_MAX_IN_FLIGHT": str(args.worker_in_flight),
             "PYTHONHASHSEED": "0",
         }
         if args.server == "gunicorn":
@@ -168,8 +169,8 @@ class Bench:
                     "DATABASE_CONN_MAX_AGE": "0",
                     "DATABASE_POOL": "1",
                     # the fast path's threads keep theirs; Django's threads: the admitted
-                    # requests and the micro-cache's refreshes
-                    "DATABASE_POOL_MAX": str(args.threads + args.in_flight + 2),
+                    # requests (up to a worker's most) and the micro-cache's refreshes
+                    "DATABASE_POOL_MAX": str(args.threads + max(args.in_flight, args.worker_in_flight) + 2),
                     "BOOKING_FAST_PATH_THREADS": str(args.threads),
                 }
             )
@@ -713,6 +714,9 @@ def argument_parser(description: str | None = __doc__) -> argparse.ArgumentParse
     parser.add_argument("--deadline", type=float, default=40.0, help="students stop retrying this long after release")
     parser.add_argument("--admission-ms", type=int, default=30, help="ADMISSION_MAX_QUEUE_MS for the server")
     parser.add_argument("--in-flight", type=int, default=4, help="ADMISSION_MAX_IN_FLIGHT (per process, ASGI)")
+    parser.add_argument(
+        "--worker-in-flight", type=int, default=8, help="ADMISSION_WORKER_MAX_IN_FLIGHT (one worker's most)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="BOOKING_FAST_PATH_THREADS (per process)")
     parser.add_argument("--baseline-seconds", type=float, default=3.0, help="per round")
     parser.add_argument("--closed-clients", type=int, default=8, help="two per worker: the capacity, not the shedding")

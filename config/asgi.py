@@ -14,7 +14,7 @@ django.setup(set_prefix=False)  # as get_asgi_application() does
 from smartclinic.booking.booking_request import BOOK_PATH  # noqa: E402 - after Django is set up
 from smartclinic.booking.fastpath import BookingFastPath, BookingJudge  # noqa: E402
 from smartclinic.booking.slot_marks import slot_list_refiner  # noqa: E402
-from smartclinic.core.admission import AdmissionASGIMiddleware  # noqa: E402
+from smartclinic.core.admission import AdmissionASGIMiddleware, places_per_process  # noqa: E402
 from smartclinic.core.asgi_handler import KeptThreadsASGIHandler  # noqa: E402
 from smartclinic.core.heap import QuietTimeCollector, freeze_startup_heap  # noqa: E402
 from smartclinic.core.microcache import MicroCache  # noqa: E402
@@ -37,7 +37,7 @@ application = MicroCache(
 # whoever starts it until the new thread runs: at a rush's release, tens of milliseconds of a
 # loop or a booking thread; ADR 0006, session 24): the request threads for as many Django
 # requests as the rush paths let in at once, and the writer of tokens' last-use stamps.
-django_application.start_threads(settings.ADMISSION_MAX_IN_FLIGHT + settings.MICROCACHE_MAX_REFRESHING)
+django_application.start_threads(places_per_process() + settings.MICROCACHE_MAX_REFRESHING)
 process_stamps().start()
 
 # What start-up loaded lives as long as the worker: out of the collector's full passes; and

@@ -252,8 +252,11 @@ ADMISSION_PATHS = env_list("ADMISSION_PATHS", ["/api/v1/appointments", "/api/v1/
 ADMISSION_RETRY_AFTER = env_int("ADMISSION_RETRY_AFTER", 1)
 # Under ASGI (uvicorn), at most this many requests to ADMISSION_PATHS per worker process at a
 # time, the rest 503 at once (0: no limit): the booking fast path's threads busy, and a couple
-# waiting behind them so that they never idle.
+# waiting behind them so that they never idle. Under `python -m smartclinic.serve` with several
+# workers the limit is the server's: workers x this many in all, wherever the connections land,
+# one worker taking up to ADMISSION_WORKER_MAX_IN_FLIGHT of them (ADR 0006, session 25).
 ADMISSION_MAX_IN_FLIGHT = env_int("ADMISSION_MAX_IN_FLIGHT", 4)
+ADMISSION_WORKER_MAX_IN_FLIGHT = env_int("ADMISSION_WORKER_MAX_IN_FLIGHT", 8)
 # Beyond those, up to ADMISSION_MAX_WAITING more per process may wait in the event loop for a
 # place for at most ADMISSION_MAX_WAIT_MS (no CPU spent; keeps the workers fed between bursts);
 # the rest are shed at once. Off by default: measured here, the in-flight requests already keep

@@ -52,6 +52,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from smartclinic.core.asgi_body import read_body, replaying
+from smartclinic.core.shared_log import shared_directory
+from smartclinic.core.shared_tally import SharedTally
 
 logger = logging.getLogger("smartclinic.admission")
 
@@ -145,7 +147,12 @@ class WaitingRoom:
 
     Besides, up to ``hopeful_waiting`` requests judged worth it (``enter(hopeful=True)``: a
     booking that can still succeed) may wait for at most ``hopeful_wait`` seconds, in line with
-    the others."""
+    the others.
+
+    With ``server`` (the worker processes' ``SharedTally``) the places are the server's as well:
+    this process takes one only while the server as a whole has fewer than ``server_places``
+    taken, and publishes how many it holds. A process's waiting line moves when one of its own
+    places frees."""
 
     def __init__(
         self,
@@ -155,45 +162,68 @@ class WaitingRoom:
         max_wait: float,
         hopeful_waiting: int = 0,
         hopeful_wait: float = 0.0,
+        server: SharedTally | None = None,
+        server_places: int = 0,
     ) -> None:
         self.places = places
         self.max_waiting = max_waiting
         self.max_wait = max_wait
         self.hopeful_waiting = hopeful_waiting
         self.hopeful_wait = hopeful_wait
+        self.server = server if server_places > 0 else None
+        self.server_places = server_places
         self.inside = 0
         self.waiting = 0
         self.waiting_hopefully = 0
-        self._semaphore: asyncio.Semaphore | None = None
+        self._line: deque[asyncio.Future[None]] = deque()
 
     async def enter(self, *, hopeful: bool = False) -> bool:
         if self.places <= 0:  # no limit
             self.inside += 1
             return True
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.places)
-        if self._semaphore.locked():
+        if self.taken():
             if self.may_wait():
                 return await self._wait(self.max_wait, hopeful=False)
             if hopeful and self.may_wait(hopeful=True):
                 return await self._wait(self.hopeful_wait, hopeful=True)
             return False
-        await self._semaphore.acquire()
-        self.inside += 1
+        self._take()
         return True
 
+    def _room(self) -> bool:
+        """Whether a place is free here (and in the server)."""
+        if self.inside >= self.places:
+            return False
+        return self.server is None or self.server.others() + self.inside < self.server_places
+
+    def _take(self) -> None:
+        self.inside += 1
+        if self.server is not None:
+            self.server.set(self.inside)
+
     async def _wait(self, timeout: float, *, hopeful: bool) -> bool:
-        """Wait in line for a place, counted among the hopeful or the others; in if one came."""
-        assert self._semaphore is not None
+        """Wait in line for a place, counted among the hopeful or the others; in if one came
+        (``_let_in`` took it for this one)."""
+        turn = asyncio.get_running_loop().create_future()
+        self._line.append(turn)
         self._count_waiting(1, hopeful=hopeful)
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), timeout)
+            await asyncio.wait_for(turn, timeout)
         except TimeoutError:
             return False
         finally:
             self._count_waiting(-1, hopeful=hopeful)
-        self.inside += 1
+            if turn.cancelled() and turn in self._line:  # no place came; out of the line
+                self._line.remove(turn)
         return True
+
+    def _let_in(self) -> None:
+        """Places to the first in line, while there are places."""
+        while self._line and self._room():
+            turn = self._line.popleft()
+            if not turn.done():
+                self._take()
+                turn.set_result(None)
 
     def _count_waiting(self, change: int, *, hopeful: bool) -> None:
         if hopeful:
@@ -209,7 +239,7 @@ class WaitingRoom:
 
     def taken(self) -> bool:
         """Whether every place is taken (or promised to one waiting)."""
-        return self.places > 0 and self._semaphore is not None and self._semaphore.locked()
+        return self.places > 0 and (bool(self._line) or not self._room())
 
     def full(self, *, hopeful: bool = False) -> bool:
         """Whether ``enter`` would turn the next one away at once (``hopeful``: if judged worth
@@ -218,8 +248,9 @@ class WaitingRoom:
 
     def leave(self) -> None:
         self.inside -= 1
-        if self._semaphore is not None:
-            self._semaphore.release()
+        if self.server is not None:
+            self.server.set(self.inside)
+        self._let_in()
 
 
 class Shedder:
@@ -310,13 +341,36 @@ class Shedder:
         await send({"type": "http.response.body", "body": body})
 
 
-def waiting_room_from_settings(places: int) -> WaitingRoom:
+# The slots in which the worker processes publish how many requests each has admitted.
+ADMITTED_TALLY = "admitted"
+
+
+def places_per_process() -> int:
+    """The most requests one process admits at once (0: no limit): ``ADMISSION_MAX_IN_FLIGHT``
+    alone; among the workers of ``python -m smartclinic.serve``, ``ADMISSION_WORKER_MAX_IN_FLIGHT``
+    while the server as a whole has fewer than its share (``waiting_room_from_settings``)."""
+    share = max(0, int(settings.ADMISSION_MAX_IN_FLIGHT))
+    if share == 0 or shared_directory() is None:
+        return share
+    return max(share, int(settings.ADMISSION_WORKER_MAX_IN_FLIGHT))
+
+
+def waiting_room_from_settings() -> WaitingRoom:
+    """This process's room. Among several workers: the server admits ``ADMISSION_MAX_IN_FLIGHT``
+    per worker in all, wherever they land, one worker up to ``places_per_process()`` of them
+    (the kernel spreads connections, not requests: a few busy ones often share a worker while
+    another idles, and places kept per worker would turn those away with the server half idle)."""
+    share = max(0, int(settings.ADMISSION_MAX_IN_FLIGHT))
+    shared = shared_directory() if share > 0 else None
+    server = SharedTally.from_environment(name=ADMITTED_TALLY) if shared is not None else None
     return WaitingRoom(
-        places,
+        places_per_process(),
         max_waiting=max(0, int(settings.ADMISSION_MAX_WAITING)),
         max_wait=max(0, int(settings.ADMISSION_MAX_WAIT_MS)) / 1000,
         hopeful_waiting=max(0, int(settings.ADMISSION_HOPEFUL_WAITING)),
         hopeful_wait=max(0, int(settings.ADMISSION_HOPEFUL_WAIT_MS)) / 1000,
+        server=server,
+        server_places=share * shared[1] if shared is not None else 0,
     )
 
 
@@ -375,7 +429,7 @@ class AdmissionASGIMiddleware:
     @property
     def room(self) -> WaitingRoom:
         if self._room is None:  # settings are ready only once the first request comes
-            self._room = waiting_room_from_settings(max(0, int(settings.ADMISSION_MAX_IN_FLIGHT)))
+            self._room = waiting_room_from_settings()
         return self._room
 
     @property

@@ -33,6 +33,25 @@ ENV_RINGS = "SMARTCLINIC_SHARED_RINGS"
 HEAD = struct.Struct("<Q")
 
 
+def claim_file(fd: int) -> bool:
+    """Whether this process now holds the file for itself (an exclusive ``flock``, which the kernel
+    drops when the process ends); ``False`` when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def shared_directory() -> tuple[Path, int] | None:
+    """The directory ``python -m smartclinic.serve`` made for its workers, and how many workers
+    share it; ``None`` in a process it did not start."""
+    directory = os.environ.get(ENV_DIR)
+    if not directory or not Path(directory).is_dir():
+        return None
+    return Path(directory), max(1, int(os.environ.get(ENV_RINGS, "1") or 1))
+
+
 class _Ring:
     def __init__(self, path: Path, *, record_size: int, capacity: int) -> None:
         self.record_size = record_size
@@ -52,11 +71,7 @@ class _Ring:
         os.close(self.fd)  # releases the claim
 
     def claim(self) -> bool:
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+        return claim_file(self.fd)
 
     def append(self, record: bytes) -> None:
         head = self.head()
@@ -101,10 +116,10 @@ class SharedLog:
 
     @classmethod
     def from_environment(cls, *, name: str, record_size: int) -> SharedLog | None:
-        directory = os.environ.get(ENV_DIR)
-        if not directory or not Path(directory).is_dir():
+        shared = shared_directory()
+        if shared is None:
             return None
-        rings = max(1, int(os.environ.get(ENV_RINGS, "1") or 1))
+        directory, rings = shared
         return cls(directory, name=name, rings=rings, record_size=record_size)
 
     def append(self, record: bytes) -> None:

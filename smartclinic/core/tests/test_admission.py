@@ -426,3 +426,108 @@ def test_a_write_to_a_path_without_a_judge_is_not_read_ahead_nor_kept_waiting(se
 
     assert asyncio.run(scenario()) == (503, 201)
     assert bodies == [b"slow"]
+
+
+def _workers_rooms(directory, *, workers: int = 2, share: int = 2, most: int = 3, **waiting):
+    """One room per "worker process", sharing their admitted counts as the server's workers do."""
+    from smartclinic.core.admission import WaitingRoom
+    from smartclinic.core.shared_tally import SharedTally
+
+    options = {"max_waiting": 0, "max_wait": 0.0, **waiting}
+    return [
+        WaitingRoom(
+            most,
+            server=SharedTally(directory, name="admitted", slots=workers),
+            server_places=share * workers,
+            **options,
+        )
+        for _ in range(workers)
+    ]
+
+
+def test_a_worker_takes_more_than_its_share_while_the_server_has_room(tmp_path):
+    import asyncio
+
+    busy, idle = _workers_rooms(tmp_path)  # 2 workers x 2 places; one may take up to 3
+
+    async def scenario():
+        admitted = [await busy.enter() for _ in range(4)]
+        return admitted
+
+    # The connections of a rush hashed onto one worker: it takes 3 of the server's 4 places.
+    assert asyncio.run(scenario()) == [True, True, True, False]
+    assert busy.inside == 3 and busy.full()
+    assert not idle.full()  # and the other worker still has the last one
+
+
+def test_the_server_as_a_whole_admits_no_more_than_its_places(tmp_path):
+    import asyncio
+
+    first, second = _workers_rooms(tmp_path)
+
+    async def scenario():
+        taken = [await first.enter(), await first.enter(), await second.enter(), await second.enter()]
+        turned_away = await first.enter(), await second.enter()  # each under its most, the server full
+        first.leave()
+        return taken, turned_away, await second.enter()
+
+    taken, turned_away, after_a_leave = asyncio.run(scenario())
+    assert taken == [True] * 4
+    assert turned_away == (False, False)
+    assert after_a_leave  # a place freed by one worker is the other's to take
+    assert (first.inside, second.inside) == (1, 3)
+
+
+def test_a_worker_waiting_for_a_place_in_a_full_server_goes_in_when_its_own_frees(tmp_path):
+    import asyncio
+
+    first, second = _workers_rooms(tmp_path, max_waiting=1, max_wait=1.0)
+
+    async def scenario():
+        for room in (first, first, second, second):
+            await room.enter()
+        waiting = asyncio.create_task(first.enter())
+        await asyncio.sleep(0.01)
+        assert first.waiting == 1 and not waiting.done()
+        first.leave()  # the place goes to the one in line, not to whoever comes next
+        return await asyncio.wait_for(waiting, 1), await second.enter()
+
+    assert asyncio.run(scenario()) == (True, False)
+    assert first.inside == 2 and first.waiting == 0
+
+
+def test_one_who_gave_up_waiting_leaves_the_line_and_takes_no_place(tmp_path):
+    import asyncio
+
+    from smartclinic.core.admission import WaitingRoom
+
+    room = WaitingRoom(1, max_waiting=2, max_wait=0.02)
+
+    async def scenario():
+        await room.enter()
+        gave_up = await room.enter()  # waited 20 ms, no place came
+        room.leave()
+        return gave_up, room.taken(), await room.enter()
+
+    assert asyncio.run(scenario()) == (False, False, True)
+    assert room.inside == 1 and room.waiting == 0
+
+
+def test_the_servers_workers_share_their_places_and_a_lone_process_keeps_its_own(settings, tmp_path, monkeypatch):
+    from smartclinic.core.admission import places_per_process, waiting_room_from_settings
+    from smartclinic.core.shared_log import ENV_DIR, ENV_RINGS
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 4
+    settings.ADMISSION_WORKER_MAX_IN_FLIGHT = 8
+    monkeypatch.delenv(ENV_DIR, raising=False)
+    alone = waiting_room_from_settings()
+    assert (places_per_process(), alone.places, alone.server) == (4, 4, None)
+
+    monkeypatch.setenv(ENV_DIR, str(tmp_path))  # as python -m smartclinic.serve --workers 3 sets it
+    monkeypatch.setenv(ENV_RINGS, "3")
+    worker = waiting_room_from_settings()
+    assert (places_per_process(), worker.places, worker.server_places) == (8, 8, 12)
+    assert worker.server is not None and worker.server.slots == 3
+
+    settings.ADMISSION_MAX_IN_FLIGHT = 0  # no limit: nothing shared
+    assert places_per_process() == 0 and waiting_room_from_settings().server is None
