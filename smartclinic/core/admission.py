@@ -16,7 +16,9 @@ one running and a few queued behind it) and answers the others 503 on the spot, 
 loop, without entering Django: a shed costs a fraction of a millisecond however many arrive.
 Its ``Retry-After`` places each shed client in a virtual queue served at the rate the process completes requests.
 Under ``python -m smartclinic.serve`` a write it would shed is answered even earlier, by the
-HTTP protocol before it becomes an ASGI task (``core.door``), with this layer's own answer.
+HTTP protocol before it becomes an ASGI task (``core.door``), with this layer's own answer, and
+the workers share their places: the server admits ``ADMISSION_MAX_IN_FLIGHT`` per worker in
+all, wherever the connections happen to land (``waiting_room_from_settings``).
 
 Under WSGI (gunicorn's sync workers, or anything else): ``AdmissionMiddleware``, first in
 ``MIDDLEWARE``, sheds a request that has already waited in the queue (the listen backlog, the
@@ -401,7 +403,8 @@ def _judge_says(question: Callable[[], bool]) -> bool:
 
 class AdmissionASGIMiddleware:
     """Pure ASGI: at most ``ADMISSION_MAX_IN_FLIGHT`` requests to ``ADMISSION_PATHS`` in this
-    process at a time (0: no limit), up to ``ADMISSION_MAX_WAITING`` more waiting for a place
+    process at a time (0: no limit; among the server's workers, see
+    ``waiting_room_from_settings``), up to ``ADMISSION_MAX_WAITING`` more waiting for a place
     for at most ``ADMISSION_MAX_WAIT_MS``; the rest get 503 from the event loop. Everything
     else passes straight through.
 
