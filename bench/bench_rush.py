@@ -655,6 +655,14 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             print(f"  places left at the ramp's end {t['left_at_ramp_end']}, a second later "
                   f"{t['left_a_second_later']}; students back from the virtual queue after the ramp: {returns}"
                   + (f" (shed again: told to wait {wait} s at the median)" if wait is not None else ""))  # fmt: skip
+            first, slowest = t.get("first_quarter_second"), t.get("slowest_quarter_second_of_the_ramp")
+            if first and slowest:
+                print(
+                    "  answers to the requests sent in the release's first quarter second: "
+                    f"p50 {first['p50_ms']:.0f} / p90 {first['p90_ms']:.0f} ms; the ramp's slowest quarter "
+                    f"(sent from {slowest['sent_from_s']:.2f} s): "
+                    f"p50 {slowest['p50_ms']:.0f} / p90 {slowest['p90_ms']:.0f} ms"
+                )
         print(f"  statuses {s['status_counts']}  outcomes {s['outcomes']}")
         print(
             f"  {'latency by outcome':<20}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"

@@ -13,6 +13,11 @@ so far and the places left (``--capacity``, default 600), then the booking answe
 
 each as booked (201), refused "slot full" (409) or shed (503), and for the sheds the median wait
 the client was told (the gap to its next try). ADR 0006 reads the rush's tail from this.
+
+``--by-sent`` instead: per step by when each request went on the wire, how many were sent and
+how long their answers took (p50, p90, max; every kind of request): a stall at the release
+shows as a step whose answers all came late, whatever they were.
+
 ``summary()`` gives the figures ``bench/bench_rush.py`` prints with every rush.
 """
 
@@ -54,9 +59,42 @@ def _first_bookings(records: list[list[Any]]) -> list[float]:
     return sorted(first.values())
 
 
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def waits_by_sent(records: list[list[Any]], *, start: float, end: float) -> dict[str, float] | None:
+    """How long the answers to the requests sent between ``start`` and ``end`` (seconds after
+    the release) took from the wire: their count, and p50, p90 and max in ms; ``None`` when
+    none was sent then."""
+    waits = sorted(r[DONE] - r[SENT] for r in records if start <= r[SENT] < end)
+    if not waits:
+        return None
+    return {
+        "count": len(waits),
+        "p50_ms": round(_quantile(waits, 0.5) * 1000, 1),
+        "p90_ms": round(_quantile(waits, 0.9) * 1000, 1),
+        "max_ms": round(waits[-1] * 1000, 1),
+    }
+
+
+def sent_table(records: list[list[Any]], *, step: float, until: float) -> list[str]:
+    lines = [f"{'sent (s)':>8} {'requests':>9} {'p50 ms':>8} {'p90 ms':>8} {'max ms':>8}"]
+    for bucket in range(int(until / step) + 1):
+        waits = waits_by_sent(records, start=bucket * step, end=(bucket + 1) * step)
+        if waits is not None:
+            lines.append(
+                f"{bucket * step:>8.2f} {waits['count']:>9} {waits['p50_ms']:>8.0f} {waits['p90_ms']:>8.0f}"
+                f" {waits['max_ms']:>8.0f}"
+            )
+    return lines
+
+
 def summary(records: list[list[Any]], *, capacity: int, ramp: float) -> dict[str, Any]:
     """Places left at the ramp's end and a second after it; in between the ramp's end and the
-    last booking, how the students back from the virtual queue fared."""
+    last booking, how the students back from the virtual queue fared; and how long the answers
+    to the release's first quarter second and to the ramp's slowest quarter second took (where
+    the booked p99 has come from when it was high: ADR 0006, sessions 18, 23, 24 and 26)."""
     booked = _first_bookings(records)
     last = booked[-1] if booked else ramp
     returns: Counter[str] = Counter()
@@ -72,7 +110,19 @@ def summary(records: list[list[Any]], *, capacity: int, ramp: float) -> dict[str
         "left_a_second_later": capacity - sum(1 for t in booked if t <= ramp + 1),
         "tail_returns": dict(returns),
         "tail_returns_shed_again_wait_p50_s": round(median(waits), 2) if waits else None,
+        "first_quarter_second": waits_by_sent(records, start=0.0, end=0.25),
+        "slowest_quarter_second_of_the_ramp": _slowest_quarter(records, ramp=ramp),
     }
+
+
+def _slowest_quarter(records: list[list[Any]], *, ramp: float) -> dict[str, float] | None:
+    """The quarter second of the ramp whose answers took longest at p90, with its start."""
+    quarters = []
+    for index in range(int(ramp / 0.25)):
+        waits = waits_by_sent(records, start=index * 0.25, end=(index + 1) * 0.25)
+        if waits is not None:
+            quarters.append({"sent_from_s": index * 0.25, **waits})
+    return max(quarters, key=lambda q: q["p90_ms"]) if quarters else None
 
 
 def table(records: list[list[Any]], *, capacity: int, step: float, until: float) -> list[str]:
@@ -110,10 +160,14 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=2.0)
     parser.add_argument("--step", type=float, default=0.5)
     parser.add_argument("--until", type=float, default=10.0, help="seconds after the release")
+    parser.add_argument("--by-sent", action="store_true", help="answers' waits by when they were sent")
     args = parser.parse_args()
     with open(args.records) as handle:
         records = json.load(handle)["records"]
-    print("\n".join(table(records, capacity=args.capacity, step=args.step, until=args.until)))
+    if args.by_sent:
+        print("\n".join(sent_table(records, step=args.step, until=args.until)))
+    else:
+        print("\n".join(table(records, capacity=args.capacity, step=args.step, until=args.until)))
     print(json.dumps(summary(records, capacity=args.capacity, ramp=args.ramp)))
 
 

@@ -97,6 +97,44 @@ def test_a_full_collection_waits_for_a_quiet_second_and_comes_at_most_every_ten_
     assert clocks.collected == [1031.0, 1041.0]
 
 
+def _tick(clocks: _Clocks, collector: QuietTimeCollector, *, busy: float) -> bool:
+    """A tenth of a second passes, ``busy`` of it on the CPU; then the thread's check."""
+    clocks.now += 0.1
+    clocks.cpu += busy * 0.1
+    return collector.check()
+
+
+def test_a_flood_after_a_calm_gets_no_collection_even_while_its_second_still_looks_quiet() -> None:
+    clocks = _Clocks()
+    collector = clocks.collector()
+    # The thread looks every tenth of a second: a look a second after the last one would judge
+    # a flood's first tenth together with the calm before it.
+    assert collector.CHECK_EVERY <= 0.1
+    for _ in range(199):  # 19.9 s of calm before a release: one collection, 10 s in
+        _tick(clocks, collector, busy=0.0)
+    assert len(clocks.collected) == 1
+    clocks.collected.clear()
+    # The flood from 19.9 s on, when the next collection is due: a third of a core. Its first
+    # tenth is 3% of the last second, under the 5% a quiet second may use, but the last tenth
+    # is plainly busy.
+    assert [_tick(clocks, collector, busy=0.3) for _ in range(20)] == [False] * 20
+    assert clocks.collected == []
+
+
+def test_a_busy_moment_keeps_the_collection_off_until_a_whole_second_has_been_quiet() -> None:
+    clocks = _Clocks()
+    collector = clocks.collector()
+    for _ in range(105):
+        _tick(clocks, collector, busy=0.0)
+    clocks.collected.clear()  # collected at 10 s; the next one is due from 20 s on
+    for _ in range(94):
+        _tick(clocks, collector, busy=0.0)
+    assert not _tick(clocks, collector, busy=0.8)  # 80 ms of work in the tenth up to 20 s
+    # The next tenths are quiet, but the last second holds those 80 ms (8%) until 21 s.
+    quiet_after = [_tick(clocks, collector, busy=0.0) for _ in range(12)]
+    assert quiet_after == [False] * 9 + [True, False, False]
+
+
 def test_a_process_never_quiet_still_collects_every_five_minutes() -> None:
     clocks = _Clocks()
     collector = clocks.collector()
